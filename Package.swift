@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "mailaudit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailaudit", targets: ["mailaudit"]),
+        .library(name: "MailAudit", targets: ["MailAudit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // Values, findings and the resolver protocol. No I/O, no C.
+        .target(name: "MailAuditCore", swiftSettings: strict),
+        // The only user of CLDNS: the ldns codec, UDP/TCP transports, the caching resolver.
+        .target(
+            name: "MailAuditDNS",
+            dependencies: [
+                "MailAuditCore", "CLDNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        // The only user of COpenSSL.
+        .target(name: "MailAuditTLS", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Checks, the auditor and the renderers.
+        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditDNS", "MailAuditTLS"], swiftSettings: strict),
+        // Test doubles and local server launchers, shipped beside the core.
+        .target(
+            name: "MailAuditTesting",
+            dependencies: [
+                "MailAuditCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "mailaudit",
+            dependencies: ["MailAudit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "mailaudit-benchmark",
+            dependencies: ["MailAudit", "MailAuditTesting"],
+            path: "benchmarks/Sources/mailaudit-benchmark",
+            swiftSettings: strict),
+        .testTarget(name: "MailAuditTests", dependencies: ["MailAudit", "MailAuditTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["MailAudit", "MailAuditTesting", "mailaudit"],
+            resources: [.copy("Zones")],
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)
