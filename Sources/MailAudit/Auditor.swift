@@ -1,0 +1,87 @@
+public import MailAuditCore
+import Foundation
+
+/// What the user asked the audit to do beyond the defaults.
+public struct AuditOptions: Sendable {
+    /// Addresses the user says send the domain's mail (`--ip`), checked for reverse DNS.
+    public var sendingAddresses: [IPAddress] = []
+    /// Treat private and loopback MX addresses as information, for lab and intranet use.
+    public var allowPrivateAddresses = false
+    /// The whole audit stops after this long; what was not done is reported inconclusive.
+    public var deadline: Duration = .seconds(60)
+
+    public init() {}
+}
+
+/// Runs every check for each domain and collects the findings into one report.
+public struct Auditor: Sendable {
+    public let resolver: any Resolver
+    public let options: AuditOptions
+
+    public init(resolver: any Resolver, options: AuditOptions = AuditOptions()) {
+        self.resolver = resolver
+        self.options = options
+    }
+
+    /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
+    public func audit(_ domains: [DomainName]) async -> [DomainReport] {
+        let deadline = options.deadline
+        let reports = await withTaskGroup(of: DomainReport?.self) { group in
+            for domain in domains { group.addTask { await audit(domain) } }
+            // The deadline: when it fires, cancel the audits; the resolver answers cancelled
+            // lookups at once, so each audit finishes promptly with what it could check.
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return nil
+            }
+            var done: [DomainName: DomainReport] = [:]
+            for await report in group {
+                guard let report else {
+                    group.cancelAll()
+                    continue
+                }
+                done[report.domain] = report
+                if done.count == Set(domains).count { group.cancelAll() }
+            }
+            return done
+        }
+        return domains.map { domain in
+            var report = reports[domain] ?? DomainReport(domain: domain, findings: [])
+            if report.deadlineExceeded {
+                report.findings.append(Finding(
+                    "audit.deadline-exceeded", .inconclusive, subject: domain.description,
+                    message: "the audit of \(domain) hit its deadline of \(deadline); checks not finished are inconclusive",
+                    remedy: "Run again with a longer --deadline, or check why DNS answers are slow."))
+            }
+            return report
+        }
+    }
+
+    /// Audits one domain: MX and the mail hosts' addresses, then reverse DNS of every address.
+    public func audit(_ domain: DomainName) async -> DomainReport {
+        let senders = options.sendingAddresses.map { ($0, AddressRole.sender) }
+        // Sending addresses do not depend on the MX lookups: start them at once.
+        async let senderResults = ReverseDNSLookup(resolver: resolver).run(senders)
+        let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
+        let hostAddresses = routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) }
+        let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
+        let results = await senderResults + hostResults
+
+        var findings = MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses)
+        findings += results.flatMap { ReverseDNSRules.findings(for: $0, domain: domain) }
+        return DomainReport(
+            domain: domain, findings: findings,
+            resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
+            deadlineExceeded: Task.isCancelled)
+    }
+}
+
+extension DNSOutcome {
+    /// True when no server said anything about the name.
+    var isUnanswered: Bool {
+        switch self {
+        case .timeout, .networkError: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,83 @@
+public import MailAuditCore
+
+/// One host named by an MX record, with what its address lookups found.
+public struct MailHost: Hashable, Sendable {
+    public var preference: UInt16
+    /// The exchange as published.
+    public var name: DomainName
+    public var ipv4: DNSAnswer?
+    public var ipv6: DNSAnswer?
+
+    /// The host's addresses, IPv4 first.
+    public var addresses: [IPAddress] {
+        (ipv4?.records ?? []).compactMap(\.address) + (ipv6?.records ?? []).compactMap(\.address)
+    }
+}
+
+/// How a domain receives mail, as DNS says (RFC 5321 §5.1, RFC 7505).
+public struct MailRouting: Hashable, Sendable {
+    public var domain: DomainName
+    public var mxAnswer: DNSAnswer
+    /// MX hosts sorted by preference, or the domain itself when mail falls back to implicit MX.
+    public var hosts: [MailHost]
+    /// True when `hosts` holds the domain itself because it has no MX records.
+    public var isImplicit: Bool
+
+    /// Every address of every host, without repeats, in host order.
+    public var addresses: [(host: MailHost, address: IPAddress)] {
+        var seen = Set<IPAddress>()
+        var out: [(MailHost, IPAddress)] = []
+        for host in hosts {
+            for address in host.addresses where seen.insert(address).inserted { out.append((host, address)) }
+        }
+        return out
+    }
+}
+
+extension DNSRecord {
+    var address: IPAddress? {
+        switch data {
+        case .a(let address), .aaaa(let address): address
+        default: nil
+        }
+    }
+}
+
+/// Finds a domain's mail hosts and their addresses: MX, then A and AAAA of every target at once.
+struct MailRoutingLookup {
+    let resolver: any Resolver
+
+    func run(for domain: DomainName) async -> MailRouting {
+        let mxAnswer = await resolver.resolve(domain, .mx)
+        var targets: [(UInt16, DomainName)] = mxAnswer.records.compactMap {
+            if case .mx(let preference, let exchange) = $0.data { (preference, exchange) } else { nil }
+        }
+        var isImplicit = false
+        switch mxAnswer.outcome {
+        case .noData:
+            // RFC 5321 §5.1: with no MX, the domain itself is the implicit MX host.
+            targets = [(0, domain)]
+            isImplicit = true
+        default:
+            break
+        }
+        // Null MX and IP literals get no address lookups: neither names a host.
+        let lookups = targets.filter { !$0.1.labels.isEmpty && MXRules.ipLiteral(in: $0.1) == nil }
+        let resolved = await withTaskGroup(of: (DomainName, DNSAnswer, DNSAnswer).self) { group in
+            for name in Set(lookups.map(\.1)) {
+                group.addTask {
+                    async let v4 = resolver.resolve(name, .a)
+                    async let v6 = resolver.resolve(name, .aaaa)
+                    return await (name, v4, v6)
+                }
+            }
+            var byName: [DomainName: (DNSAnswer, DNSAnswer)] = [:]
+            for await (name, v4, v6) in group { byName[name] = (v4, v6) }
+            return byName
+        }
+        let hosts = targets
+            .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            .map { MailHost(preference: $0.0, name: $0.1, ipv4: resolved[$0.1]?.0, ipv6: resolved[$0.1]?.1) }
+        return MailRouting(domain: domain, mxAnswer: mxAnswer, hosts: hosts, isImplicit: isImplicit)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+public import MailAuditCore
+
+/// Renders a report as the versioned JSON document described in docs/json-output.md.
+public enum JSONRenderer {
+    struct Document: Encodable {
+        var schemaVersion: Int
+        var tool: Tool
+        var startedAt: Date
+        var durationMs: Int
+        var exitCode: Int32
+        var summary: SeverityCounts
+        var dns: DNSFigures
+        var domains: [Domain]
+    }
+
+    struct Tool: Encodable { var name: String, version: String }
+
+    struct DNSFigures: Encodable {
+        var resolvers: [String]
+        var statistics: ResolverStatistics
+    }
+
+    struct Domain: Encodable {
+        var domain: String
+        var summary: SeverityCounts
+        var deadlineExceeded: Bool
+        var findings: [FindingJSON]
+    }
+
+    struct FindingJSON: Encodable {
+        var id: String
+        var area: String
+        var severity: Severity
+        var subject: String
+        var message: String
+        var evidence: [String]
+        var remedy: String?
+        var reference: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(area, forKey: .area)
+            try container.encode(severity, forKey: .severity)
+            try container.encode(subject, forKey: .subject)
+            try container.encode(message, forKey: .message)
+            try container.encode(evidence, forKey: .evidence)
+            // Absent values are null, not missing, so consumers see every key.
+            try container.encode(remedy, forKey: .remedy)
+            try container.encode(reference, forKey: .reference)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, area, severity, subject, message, evidence, remedy, reference
+        }
+    }
+
+    public static func render(_ report: AuditReport, failOn: Severity) -> String {
+        let document = Document(
+            schemaVersion: AuditReport.schemaVersion,
+            tool: Tool(name: "mailaudit", version: report.toolVersion),
+            startedAt: report.startedAt,
+            durationMs: Int(report.duration.components.seconds * 1000
+                + report.duration.components.attoseconds / 1_000_000_000_000_000),
+            exitCode: report.exitCode(failOn: failOn),
+            summary: report.counts,
+            dns: DNSFigures(resolvers: report.resolvers, statistics: report.dns),
+            domains: report.domains.map { domain in
+                Domain(
+                    domain: domain.domain.description, summary: domain.counts,
+                    deadlineExceeded: domain.deadlineExceeded,
+                    findings: domain.findings.map {
+                        FindingJSON(id: $0.id.rawValue, area: $0.id.area, severity: $0.severity, subject: $0.subject,
+                                    message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference)
+                    })
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        guard let data = try? encoder.encode(document) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import MailAudit
+import MailAuditCore
+import MailAuditDNS
+import MailAuditTLS
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+enum FailThreshold: String, ExpressibleByArgument, CaseIterable { case failure, warning, inconclusive }
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Audit one or more domains (the default command).")
+
+    @Argument(help: "Domains to audit, for example example.com or bücher.example.")
+    var domains: [String] = []
+
+    @Option(name: .customLong("resolver"), help: "A DNS server to ask, as IP[:PORT] or [IPv6]:PORT. Repeatable. Default: /etc/resolv.conf.")
+    var resolvers: [String] = []
+
+    @Option(name: .customLong("ip"), help: "An address that sends the domain's mail, checked for reverse DNS. Repeatable.")
+    var sendingAddresses: [String] = []
+
+    @Option(help: "Seconds to wait for each DNS answer before retrying.")
+    var timeout: Double = 2
+
+    @Option(help: "Attempts per DNS question, rotating through the resolvers.")
+    var attempts: Int = 3
+
+    @Option(help: "Seconds the whole audit may take; what is unfinished then is reported inconclusive.")
+    var deadline: Double = 60
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("fail-on"), help: "Exit 1 on: failure (default), warning (failures or warnings), inconclusive (any of the three).")
+    var failOn: FailThreshold = .failure
+
+    @Flag(help: "Treat private and loopback MX addresses as information, for lab and intranet domains.")
+    var allowPrivateAddresses = false
+
+    @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
+
+    @Flag(name: .shortAndLong, help: "Show evidence for every finding, passing ones too.")
+    var verbose = false
+
+    @Flag(name: .customLong("show-libraries"), help: "Print the versions of the linked ldns and OpenSSL and exit.")
+    var showLibraries = false
+
+    func validate() throws {
+        var problems: [String] = []
+        if domains.isEmpty && !showLibraries { problems.append("give at least one domain to audit") }
+        if !(timeout > 0 && timeout <= 60) { problems.append("--timeout must be between 0 and 60 seconds") }
+        if !(1...10).contains(attempts) { problems.append("--attempts must be between 1 and 10") }
+        if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
+        for domain in domains {
+            do throws(DomainNameError) { _ = try DomainName(parsing: domain) } catch {
+                problems.append("\"\(domain)\": \(error)")
+            }
+        }
+        for text in sendingAddresses where IPAddress(text) == nil {
+            problems.append("--ip \"\(text)\" is not an IPv4 or IPv6 address")
+        }
+        for text in resolvers {
+            do { _ = try Nameserver(parsing: text) } catch { problems.append("--resolver \"\(text)\": \(error)") }
+        }
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+
+    func run() async throws {
+        if showLibraries {
+            print("mailaudit \(MailAuditVersion.current)\n\(DNSLibrary.versionString)\n\(TLSLibrary.versionString)")
+            return
+        }
+        var seen = Set<DomainName>()
+        let names = domains.compactMap { try? DomainName(parsing: $0) }.filter { seen.insert($0).inserted }
+        let nameservers: [Nameserver]
+        do {
+            nameservers = resolvers.isEmpty ? try ResolvConf.system() : try resolvers.map(Nameserver.init(parsing:))
+        } catch {
+            FileHandle.standardError.write(Data("mailaudit: no DNS resolver to ask: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        var options = AuditOptions()
+        options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
+        options.allowPrivateAddresses = allowPrivateAddresses
+        options.deadline = .milliseconds(Int(deadline * 1000))
+
+        let resolver = DNSClient.make(nameservers: nameservers, timeout: .milliseconds(Int(timeout * 1000)), attempts: attempts)
+        let clock = ContinuousClock()
+        let startedAt = Date()
+        let start = clock.now
+        let domainReports = await Auditor(resolver: resolver, options: options).audit(names)
+        let report = AuditReport(
+            toolVersion: MailAuditVersion.current, startedAt: startedAt, duration: clock.now - start,
+            resolvers: nameservers.map(\.description), domains: domainReports, dns: await resolver.statistics())
+
+        let threshold: Severity = switch failOn {
+        case .failure: .failure
+        case .warning: .warning
+        case .inconclusive: .inconclusive
+        }
+        switch format {
+        case .json: print(JSONRenderer.render(report, failOn: threshold))
+        case .text: print(TextRenderer(color: useColor, verbose: verbose).render(report), terminator: "")
+        }
+        if report.couldNotAudit {
+            FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))
+        }
+        let code = report.exitCode(failOn: threshold)
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    private var useColor: Bool {
+        switch color {
+        case .always: true
+        case .never: false
+        case .auto: ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true && isatty(STDOUT_FILENO) == 1
+        }
+    }
+}
