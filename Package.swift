@@ -8,7 +8,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "mailaudit",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mailaudit", targets: ["mailaudit"]),
         .library(name: "MailAudit", targets: ["MailAudit"]),
@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // Test-only: reads the RFC 7208 conformance suite (YAML).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -23,6 +25,9 @@ let package = Package(
 
         // Values, findings and the resolver protocol. No I/O, no C.
         .target(name: "MailAuditCore", swiftSettings: strict),
+        // Pure parsers and evaluators per standard (SPF/, later DMARC/, DKIM/). No C modules, no sockets:
+        // lookups go through the Resolver protocol only.
+        .target(name: "MailAuditRecords", dependencies: ["MailAuditCore"], swiftSettings: strict),
         // The only user of CLDNS: the ldns codec, UDP/TCP transports, the caching resolver.
         .target(
             name: "MailAuditDNS",
@@ -35,7 +40,7 @@ let package = Package(
         // The only user of COpenSSL.
         .target(name: "MailAuditTLS", dependencies: ["COpenSSL"], swiftSettings: strict),
         // Checks, the auditor and the renderers.
-        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditDNS", "MailAuditTLS"], swiftSettings: strict),
+        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS"], swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.
         .target(
             name: "MailAuditTesting",
@@ -54,7 +59,11 @@ let package = Package(
             dependencies: ["MailAudit", "MailAuditTesting"],
             path: "benchmarks/Sources/mailaudit-benchmark",
             swiftSettings: strict),
-        .testTarget(name: "MailAuditTests", dependencies: ["MailAudit", "MailAuditTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "MailAuditTests",
+            dependencies: ["MailAudit", "MailAuditTesting", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("SPF/Suite")],
+            swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["MailAudit", "MailAuditTesting", "mailaudit"],

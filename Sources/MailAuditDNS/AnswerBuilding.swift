@@ -1,0 +1,54 @@
+import MailAuditCore
+
+/// Limits on following CNAME records.
+enum CNAMEPolicy {
+    /// The most CNAME hops one lookup follows before giving up and reporting a loop.
+    /// RFC 1034 §3.6.2 gives no number; 8 is what common stub resolvers allow.
+    static let maximumHops = 8
+}
+
+extension DecodedReply {
+    /// The answer this reply gives to `question`.
+    ///
+    /// CNAME records in the answer section are followed from the question's name
+    /// (RFC 1034 §3.6.2, §4.3.2 step 3a); names compare case-insensitively because
+    /// ``DomainName`` is folded to lower case. Then:
+    /// - an RCODE other than NOERROR and NXDOMAIN gives ``DNSOutcome/serverFailure(rcode:)``;
+    /// - a name visited twice, or more than ``CNAMEPolicy/maximumHops`` hops, gives ``DNSOutcome/cnameLoop``;
+    /// - NXDOMAIN gives ``DNSOutcome/nxDomain`` (about the last name of the chain, RFC 6604 §2);
+    /// - records of the asked type owned by the last name give ``DNSOutcome/records(_:)``;
+    /// - otherwise ``DNSOutcome/noData`` (RFC 2308 §2.2).
+    func answer(for question: DNSQuestion) -> DNSAnswer {
+        var answer = DNSAnswer(question: question, outcome: .noData, authenticData: authenticData)
+        if rcode != ResponseCode.noError && rcode != ResponseCode.nxDomain {
+            answer.outcome = .serverFailure(rcode: rcode)
+            return answer
+        }
+        var owner = question.name
+        if question.type != .cname {
+            var visited: Set<DomainName> = [owner]
+            while let target = cnameTarget(of: owner) {
+                answer.cnameChain.append(target)
+                guard visited.insert(target).inserted, answer.cnameChain.count <= CNAMEPolicy.maximumHops else {
+                    answer.outcome = .cnameLoop
+                    return answer
+                }
+                owner = target
+            }
+        }
+        if rcode == ResponseCode.nxDomain {
+            answer.outcome = .nxDomain
+            return answer
+        }
+        let records = answers.filter { $0.name == owner && $0.type == question.type }
+        answer.outcome = records.isEmpty ? .noData : .records(records)
+        return answer
+    }
+
+    private func cnameTarget(of owner: DomainName) -> DomainName? {
+        for record in answers where record.name == owner {
+            if case .cname(let target) = record.data { return target }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,1 @@
+// Parsers arrive with the SPF work.

@@ -1,0 +1,262 @@
+public import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A private NSD instance on 127.0.0.1 serving fixture zones, for integration tests.
+///
+/// ```swift
+/// let nsd = try NSDServer(zoneDirectory: FixtureZones.directory(bundle: .module))
+/// try await nsd.start()
+/// defer { nsd.stop() }
+/// // drill @127.0.0.1 -p \(nsd.port) mx1.good.test A
+/// ```
+///
+/// It runs `/usr/sbin/nsd -d` as the current user (root in CI) with every path in its own
+/// temporary directory, on a free port, with rate limiting off. `start()` returns once NSD
+/// answers a query. A zone whose file is missing or broken is still configured: NSD answers
+/// SERVFAIL for every name in it. `stop()` (or `deinit`) terminates NSD, and a small shell
+/// watchdog kills it if the test process dies without stopping it.
+///
+/// Call `start()` and `stop()` from one task at a time. `stop()` blocks until NSD has exited
+/// (about 10 ms; at most two seconds before SIGKILL).
+public final class NSDServer: Sendable {
+    /// One zone to serve.
+    public struct Zone: Hashable, Sendable {
+        public enum Source: Hashable, Sendable {
+            /// A zone file on disk (read by NSD, not copied).
+            case file(URL)
+            /// Zone-file text, written to the server's temporary directory.
+            case text(String)
+            /// No zone file at all: NSD answers SERVFAIL for names in the zone.
+            case missingFile
+        }
+
+        /// The zone's apex, for example `good.test` or `127.in-addr.arpa`.
+        public var name: String
+        public var source: Source
+
+        public init(name: String, source: Source) {
+            self.name = name.hasSuffix(".") && name != "." ? String(name.dropLast()) : name
+            self.source = source
+        }
+
+        public static func file(_ name: String, _ url: URL) -> Zone { Zone(name: name, source: .file(url)) }
+        public static func text(_ name: String, _ text: String) -> Zone { Zone(name: name, source: .text(text)) }
+        /// A configured zone NSD cannot load, so it answers SERVFAIL for it.
+        public static func broken(_ name: String) -> Zone { Zone(name: name, source: .missingFile) }
+    }
+
+    public let zones: [Zone]
+    /// The NSD binary.
+    public let executable: URL
+    /// How long `start()` waits for the first answer before giving up.
+    public let startTimeout: Duration
+
+    private let state = Mutex<Running?>(nil)
+
+    private struct Running {
+        var process: Process
+        var watchdog: Process?
+        var port: UInt16
+        var directory: URL
+        var stderrURL: URL
+    }
+
+    public init(zones: [Zone], executable: URL = URL(fileURLWithPath: "/usr/sbin/nsd"), startTimeout: Duration = .seconds(10)) {
+        self.zones = zones
+        self.executable = executable
+        self.startTimeout = startTimeout
+    }
+
+    /// Serves every `*.zone` file in `zoneDirectory`; the zone name is the file name without
+    /// `.zone` (`good.test.zone` → `good.test`, `127.in-addr.arpa.zone` → `127.in-addr.arpa`).
+    ///
+    /// - Throws: ``HarnessError/zoneDirectory(_:)`` when it cannot be read or has no zone file.
+    public convenience init(zoneDirectory: URL, executable: URL = URL(fileURLWithPath: "/usr/sbin/nsd")) throws(HarnessError) {
+        self.init(zones: try FixtureZones.zones(in: zoneDirectory), executable: executable)
+    }
+
+    deinit { stop() }
+
+    /// The port NSD listens on (UDP and TCP), or nil when it is not running.
+    public var port: UInt16? { state.withLock { $0?.port } }
+
+    /// What NSD wrote to stderr so far (its log, with zone load errors).
+    public var log: String {
+        guard let url = state.withLock({ $0?.stderrURL }), let data = try? Data(contentsOf: url) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The running server's port, for call sites that need one.
+    ///
+    /// - Throws: ``HarnessError/notRunning(_:)`` before `start()` or after `stop()`.
+    public func requirePort() throws(HarnessError) -> UInt16 {
+        guard let port else { throw .notRunning("NSD") }
+        return port
+    }
+
+    /// Starts NSD and returns once it answers a query over UDP.
+    ///
+    /// Retries on a new port when the chosen one was taken in the meantime.
+    /// - Throws: ``HarnessError/nsdDidNotStart(reason:log:)`` with NSD's stderr when it exits
+    ///   or stays silent past `startTimeout`.
+    public func start() async throws(HarnessError) {
+        guard port == nil else { return }
+        var lastError = HarnessError.nsdDidNotStart(reason: "not tried", log: "")
+        for _ in 0..<3 {
+            let running = try await launch()
+            state.withLock { $0 = running }
+            do {
+                try await waitUntilAnswering(running)
+                return
+            } catch {
+                lastError = error
+                stop()
+                guard case .nsdDidNotStart(_, let log) = error,
+                      log.contains("bind") || log.contains("in use") else { throw error }
+            }
+        }
+        throw lastError
+    }
+
+    /// Terminates NSD (SIGTERM, then SIGKILL after two seconds) and removes its directory.
+    /// Safe to call more than once.
+    public func stop() {
+        guard let running = state.withLock({ state -> Running? in
+            defer { state = nil }
+            return state
+        }) else { return }
+        if running.process.isRunning {
+            running.process.terminate()
+            let deadline = ContinuousClock.now + .seconds(2)
+            while running.process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+            if running.process.isRunning { kill(running.process.processIdentifier, SIGKILL) }
+        }
+        if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
+        try? FileManager.default.removeItem(at: running.directory)
+    }
+
+    private func launch() async throws(HarnessError) -> Running {
+        let fileManager = FileManager.default
+        let directory = fileManager.temporaryDirectory.appendingPathComponent("mailaudit-nsd-\(UUID().uuidString)")
+        let port = try Loopback.freePort()
+        let configURL = directory.appendingPathComponent("nsd.conf")
+        let stdoutURL = directory.appendingPathComponent("stdout.log")
+        let stderrURL = directory.appendingPathComponent("stderr.log")
+        let process = Process()
+        do {
+            try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+            var zoneLines: [String] = []
+            for zone in zones {
+                let path: String
+                switch zone.source {
+                case .file(let url): path = url.path
+                case .text(let text):
+                    let url = directory.appendingPathComponent("\(zone.name).zone")
+                    try Data(text.utf8).write(to: url)
+                    path = url.path
+                case .missingFile: path = directory.appendingPathComponent("missing-\(zone.name).zone").path
+                }
+                zoneLines += ["zone:", "  name: \(Self.quoted(zone.name))", "  zonefile: \(Self.quoted(path))"]
+            }
+            let config = Self.serverConfig(directory: directory, port: port) + zoneLines.joined(separator: "\n") + "\n"
+            try Data(config.utf8).write(to: configURL)
+            _ = fileManager.createFile(atPath: stdoutURL.path, contents: nil)
+            _ = fileManager.createFile(atPath: stderrURL.path, contents: nil)
+            process.executableURL = executable
+            process.arguments = ["-d", "-c", configURL.path]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+            process.standardError = try FileHandle(forWritingTo: stderrURL)
+        } catch {
+            try? fileManager.removeItem(at: directory)
+            throw .launchFailed(path: executable.path, reason: "\(error)")
+        }
+        do {
+            try await launchWithDefaultSignalMask(process)
+        } catch {
+            try? fileManager.removeItem(at: directory)
+            throw error
+        }
+        return Running(
+            process: process, watchdog: await Self.watchdog(for: process.processIdentifier, directory: directory), port: port,
+            directory: directory, stderrURL: stderrURL)
+    }
+
+    /// Polls with an SOA query until any reply comes, NSD exits, or the timeout passes.
+    private func waitUntilAnswering(_ running: Running) async throws(HarnessError) {
+        let probeName = zones.first?.name ?? "."
+        let deadline = ContinuousClock.now + startTimeout
+        while ContinuousClock.now < deadline {
+            if !running.process.isRunning {
+                throw .nsdDidNotStart(reason: "nsd exited with status \(running.process.terminationStatus)", log: log)
+            }
+            if try await DNSProbe.query(probeName, .soa, port: running.port, timeout: .milliseconds(200)) != nil {
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        throw .nsdDidNotStart(reason: "no answer on 127.0.0.1:\(running.port) within \(startTimeout)", log: log)
+    }
+
+    private static func serverConfig(directory: URL, port: UInt16) -> String {
+        let path = { (name: String) in quoted(directory.appendingPathComponent(name).path) }
+        return """
+            server:
+              ip-address: 127.0.0.1@\(port)
+              do-ip6: no
+              username: ""
+              chroot: ""
+              zonesdir: \(quoted(directory.path))
+              pidfile: \(path("nsd.pid"))
+              xfrdfile: \(path("xfrd.state"))
+              zonelistfile: \(path("zone.list"))
+              xfrdir: \(quoted(directory.path))
+              database: ""
+              verbosity: 0
+              server-count: 1
+              tcp-count: 256
+              hide-version: yes
+              round-robin: no
+              rrl-ratelimit: 0
+              rrl-whitelist-ratelimit: 0
+              zonefiles-check: no
+            remote-control:
+              control-enable: no
+
+            """
+    }
+
+    private static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// A shell loop that ends when NSD does; if this process dies first (killed, crashed,
+    /// never stopped the server), it terminates NSD and removes its directory.
+    private static func watchdog(for pid: Int32, directory: URL) async -> Process? {
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = [
+            "-c",
+            """
+            while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+            if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; rm -rf "$3"; fi
+            """,
+            "nsd-watchdog", String(getpid()), String(pid), directory.path,
+        ]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        do {
+            try await launchWithDefaultSignalMask(watchdog)
+            return watchdog
+        } catch {
+            return nil
+        }
+    }
+}

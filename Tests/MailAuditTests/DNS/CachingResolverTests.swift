@@ -1,0 +1,178 @@
+import MailAuditCore
+import Testing
+@testable import MailAuditDNS
+
+/// An upstream that answers from a table after a short delay and counts what it is asked.
+private actor CountingUpstream: Resolver, ResolverStatisticsSource {
+    private let table: [DNSQuestion: DNSAnswer]
+    private let delay: Duration
+    private(set) var calls: [DNSQuestion: Int] = [:]
+
+    init(_ answers: [DNSAnswer], delay: Duration = .milliseconds(20)) {
+        table = Dictionary(answers.map { ($0.question, $0) }, uniquingKeysWith: { first, _ in first })
+        self.delay = delay
+    }
+
+    func resolve(_ question: DNSQuestion) async -> DNSAnswer {
+        calls[question, default: 0] += 1
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            return DNSAnswer(question: question, outcome: .timeout)
+        }
+        return table[question] ?? DNSAnswer(question: question, outcome: .nxDomain)
+    }
+
+    var totalCalls: Int { calls.values.reduce(0, +) }
+
+    func statistics() async -> ResolverStatistics {
+        var statistics = ResolverStatistics()
+        statistics.queriesSent = totalCalls
+        statistics.retries = 2
+        statistics.tcpFallbacks = 1
+        return statistics
+    }
+}
+
+private func question(_ name: String, _ type: RRType = .a) -> DNSQuestion {
+    DNSQuestion(wireName(name), type)
+}
+
+private func aRecord(_ name: String, _ address: String) -> DNSRecord {
+    DNSRecord(name: wireName(name), type: .a, ttl: 60, data: .a(IPAddress(address) ?? .v4([0, 0, 0, 0])))
+}
+
+/// An answer that ends in a CNAME without records, as an authoritative server gives for an out-of-zone target.
+private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> DNSAnswer {
+    DNSAnswer(question: question(name), outcome: .noData, cnameChain: [wireName(target)], authenticData: ad)
+}
+
+@Suite(.timeLimit(.minutes(1))) struct CachingResolverTests {
+    @Test func twentyConcurrentCallersReachTheUpstreamOnce() async {
+        let answer = DNSAnswer(question: question("example.com"), outcome: .records([aRecord("example.com", "192.0.2.1")]))
+        let upstream = CountingUpstream([answer])
+        let cache = CachingResolver(upstream: upstream)
+        let answers = await withTaskGroup(of: DNSAnswer.self) { group in
+            for _ in 0..<20 { group.addTask { await cache.resolve(question("example.com")) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.count == 20)
+        #expect(answers.allSatisfy { $0 == answer })
+        #expect(await upstream.calls == [question("example.com"): 1])
+        _ = await cache.resolve(question("example.com"))
+        #expect(await upstream.totalCalls == 1)
+        let statistics = await cache.statistics()
+        #expect(statistics.cacheHits == 20)
+        #expect(statistics.uniqueQuestions == 1)
+    }
+
+    @Test func distinctQuestionsAreAskedOnceEach() async {
+        let upstream = CountingUpstream([])
+        let cache = CachingResolver(upstream: upstream)
+        let questions = [question("a.example"), question("a.example", .aaaa), question("b.example"), question("a.example", .mx)]
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<5 {
+                for asked in questions { group.addTask { _ = await cache.resolve(asked) } }
+            }
+        }
+        #expect(await upstream.calls == Dictionary(uniqueKeysWithValues: questions.map { ($0, 1) }))
+        let statistics = await cache.statistics()
+        #expect(statistics.uniqueQuestions == 4)
+        #expect(statistics.uniqueNames == 2)
+        #expect(statistics.cacheHits == 16)
+    }
+
+    @Test func failuresAreCachedToo() async {
+        let upstream = CountingUpstream([DNSAnswer(question: question("slow.example"), outcome: .timeout)])
+        let cache = CachingResolver(upstream: upstream)
+        #expect(await cache.resolve(question("slow.example")).outcome == .timeout)
+        #expect(await cache.resolve(question("slow.example")).outcome == .timeout)
+        #expect(await upstream.totalCalls == 1)
+    }
+
+    @Test func chasesABareCNAMEThroughTheCache() async {
+        let upstream = CountingUpstream([
+            bareCNAME("www.example.com", to: "shop.example.net", ad: true),
+            DNSAnswer(question: question("shop.example.net"), outcome: .noData, cnameChain: [wireName("cdn.example.org")], authenticData: true),
+            DNSAnswer(question: question("cdn.example.org"), outcome: .records([aRecord("cdn.example.org", "192.0.2.9")]), authenticData: false),
+        ])
+        let cache = CachingResolver(upstream: upstream)
+        let answer = await cache.resolve(question("www.example.com"))
+        #expect(answer.question == question("www.example.com"))
+        #expect(answer.cnameChain == [wireName("shop.example.net"), wireName("cdn.example.org")])
+        #expect(answer.records == [aRecord("cdn.example.org", "192.0.2.9")])
+        #expect(answer.authenticData == false, "AD only when every reply in the chain had it")
+        // The hops are cached: asking for them directly reaches no upstream.
+        _ = await cache.resolve(question("cdn.example.org"))
+        _ = await cache.resolve(question("shop.example.net"))
+        #expect(await upstream.calls.values.allSatisfy { $0 == 1 })
+        #expect(await upstream.totalCalls == 3)
+    }
+
+    @Test func keepsNXDOMAINAtTheEndOfAChain() async {
+        let upstream = CountingUpstream([bareCNAME("www.example.com", to: "gone.example.net")])
+        let answer = await CachingResolver(upstream: upstream).resolve(question("www.example.com"))
+        #expect(answer.outcome == .nxDomain)
+        #expect(answer.cnameChain == [wireName("gone.example.net")])
+    }
+
+    @Test func doesNotChaseWhenAskedForTheCNAME() async {
+        let cname = DNSAnswer(question: question("www.example.com", .cname), outcome: .noData, cnameChain: [wireName("x.example")])
+        let upstream = CountingUpstream([cname])
+        #expect(await CachingResolver(upstream: upstream).resolve(question("www.example.com", .cname)) == cname)
+        #expect(await upstream.totalCalls == 1)
+    }
+
+    @Test func detectsALoopAcrossHopsWithoutDeadlock() async {
+        let upstream = CountingUpstream([bareCNAME("a.example", to: "b.example"), bareCNAME("b.example", to: "a.example")])
+        let cache = CachingResolver(upstream: upstream)
+        // Both ends of the loop at once: each chase needs the other's question while it is in flight.
+        async let first = cache.resolve(question("a.example"))
+        async let second = cache.resolve(question("b.example"))
+        let (a, b) = await (first, second)
+        #expect(a.outcome == .cnameLoop)
+        #expect(b.outcome == .cnameLoop)
+        #expect(a.cnameChain == [wireName("b.example"), wireName("a.example")])
+        #expect(await upstream.totalCalls == 2)
+    }
+
+    @Test func stopsAfterEightHops() async {
+        let names = (0...10).map { "n\($0).example" }
+        let upstream = CountingUpstream(zip(names, names.dropFirst()).map { bareCNAME($0, to: $1) })
+        let answer = await CachingResolver(upstream: upstream).resolve(question(names[0]))
+        #expect(answer.outcome == .cnameLoop)
+        #expect(answer.cnameChain.count == CNAMEPolicy.maximumHops)
+    }
+
+    @Test func mergesTheUpstreamCounters() async {
+        let upstream = CountingUpstream([])
+        let cache = CachingResolver(upstream: upstream)
+        _ = await cache.resolve(question("a.example"))
+        _ = await cache.resolve(question("a.example"))
+        let statistics = await cache.statistics()
+        #expect(statistics.queriesSent == 1)
+        #expect(statistics.retries == 2)
+        #expect(statistics.tcpFallbacks == 1)
+        #expect(statistics.cacheHits == 1)
+        #expect(statistics.uniqueQuestions == 1)
+    }
+
+    @Test func aCancelledCallerReturnsPromptlyAndTheLookupIsForgotten() async {
+        let upstream = CountingUpstream([], delay: .seconds(30))
+        let cache = CachingResolver(upstream: upstream)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let caller = Task { await cache.resolve(question("slow.example")) }
+        try? await Task.sleep(for: .milliseconds(50))
+        caller.cancel()
+        #expect(await caller.value.outcome == .timeout)
+        #expect(clock.now - start < .seconds(5))
+        // Nobody waits for it any more, so a later caller asks again.
+        try? await Task.sleep(for: .milliseconds(50))
+        let again = Task { await cache.resolve(question("slow.example")) }
+        try? await Task.sleep(for: .milliseconds(50))
+        again.cancel()
+        _ = await again.value
+        #expect(await upstream.totalCalls == 2)
+    }
+}
