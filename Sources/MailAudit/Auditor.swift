@@ -1,4 +1,5 @@
 public import MailAuditCore
+import MailAuditRecords
 import Foundation
 
 /// What the user asked the audit to do beyond the defaults.
@@ -57,11 +58,14 @@ public struct Auditor: Sendable {
         }
     }
 
-    /// Audits one domain: MX and the mail hosts' addresses, then reverse DNS of every address.
+    /// Audits one domain. The chains that do not depend on each other start at once: MX, then
+    /// the hosts' addresses, then reverse DNS; the SPF tree; reverse DNS and SPF for each
+    /// sending address.
     public func audit(_ domain: DomainName) async -> DomainReport {
         let senders = options.sendingAddresses.map { ($0, AddressRole.sender) }
-        // Sending addresses do not depend on the MX lookups: start them at once.
         async let senderResults = ReverseDNSLookup(resolver: resolver).run(senders)
+        async let spfTree = SPFTreeLookup(resolver: resolver).run(for: domain)
+        async let senderSPF = evaluateSenders(for: domain)
         let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
         let hostAddresses = routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) }
         let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
@@ -69,10 +73,31 @@ public struct Auditor: Sendable {
 
         var findings = MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses)
         findings += results.flatMap { ReverseDNSRules.findings(for: $0, domain: domain) }
+        let hasMailHosts = !routing.hosts.filter { $0.name != .root }.isEmpty
+        findings += SPFRules.findings(for: await spfTree, hasMailHosts: hasMailHosts)
+        findings += await senderSPF
         return DomainReport(
             domain: domain, findings: findings,
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
             deadlineExceeded: Task.isCancelled)
+    }
+}
+
+extension Auditor {
+    /// check_host() for each sending address, with the domain's postmaster as the sender.
+    func evaluateSenders(for domain: DomainName) async -> [Finding] {
+        let evaluator = SPFEvaluator(resolver: resolver)
+        return await withTaskGroup(of: (Int, Finding).self) { group in
+            for (index, ip) in options.sendingAddresses.enumerated() {
+                group.addTask {
+                    let evaluation = await evaluator.checkHost(ip: ip, domain: domain, sender: "postmaster@\(domain)", helo: nil)
+                    return (index, SPFRules.senderFinding(evaluation, ip: ip))
+                }
+            }
+            var findings: [(Int, Finding)] = []
+            for await finding in group { findings.append(finding) }
+            return findings.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 }
 

@@ -17,17 +17,10 @@ struct AuditCommand: AsyncParsableCommand {
     @Argument(help: "Domains to audit, for example example.com or bücher.example.")
     var domains: [String] = []
 
-    @Option(name: .customLong("resolver"), help: "A DNS server to ask, as IP[:PORT] or [IPv6]:PORT. Repeatable. Default: /etc/resolv.conf.")
-    var resolvers: [String] = []
+    @OptionGroup var dns: DNSOptions
 
     @Option(name: .customLong("ip"), help: "An address that sends the domain's mail, checked for reverse DNS. Repeatable.")
     var sendingAddresses: [String] = []
-
-    @Option(help: "Seconds to wait for each DNS answer before retrying.")
-    var timeout: Double = 2
-
-    @Option(help: "Attempts per DNS question, rotating through the resolvers.")
-    var attempts: Int = 3
 
     @Option(help: "Seconds the whole audit may take; what is unfinished then is reported inconclusive.")
     var deadline: Double = 60
@@ -53,8 +46,7 @@ struct AuditCommand: AsyncParsableCommand {
     func validate() throws {
         var problems: [String] = []
         if domains.isEmpty && !showLibraries { problems.append("give at least one domain to audit") }
-        if !(timeout > 0 && timeout <= 60) { problems.append("--timeout must be between 0 and 60 seconds") }
-        if !(1...10).contains(attempts) { problems.append("--attempts must be between 1 and 10") }
+        problems += dns.problems
         if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
         for domain in domains {
             do throws(DomainNameError) { _ = try DomainName(parsing: domain) } catch {
@@ -63,9 +55,6 @@ struct AuditCommand: AsyncParsableCommand {
         }
         for text in sendingAddresses where IPAddress(text) == nil {
             problems.append("--ip \"\(text)\" is not an IPv4 or IPv6 address")
-        }
-        for text in resolvers {
-            do { _ = try Nameserver(parsing: text) } catch { problems.append("--resolver \"\(text)\": \(error)") }
         }
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
@@ -77,19 +66,13 @@ struct AuditCommand: AsyncParsableCommand {
         }
         var seen = Set<DomainName>()
         let names = domains.compactMap { try? DomainName(parsing: $0) }.filter { seen.insert($0).inserted }
-        let nameservers: [Nameserver]
-        do {
-            nameservers = resolvers.isEmpty ? try ResolvConf.system() : try resolvers.map(Nameserver.init(parsing:))
-        } catch {
-            FileHandle.standardError.write(Data("mailaudit: no DNS resolver to ask: \(error)\n".utf8))
-            throw ExitCode(3)
-        }
+        let nameservers = try dns.nameservers()
         var options = AuditOptions()
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
         options.deadline = .milliseconds(Int(deadline * 1000))
 
-        let resolver = DNSClient.make(nameservers: nameservers, timeout: .milliseconds(Int(timeout * 1000)), attempts: attempts)
+        let resolver = dns.resolver(nameservers)
         let clock = ContinuousClock()
         let startedAt = Date()
         let start = clock.now

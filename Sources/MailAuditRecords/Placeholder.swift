@@ -1,1 +1,0 @@
-// Parsers arrive with the SPF work.
