@@ -37,10 +37,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
-        // The only user of COpenSSL.
-        .target(name: "MailAuditTLS", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // The only user of COpenSSL: TLS over a socket, certificate facts, public keys.
+        .target(name: "MailAuditTLS", dependencies: ["MailAuditCore", "COpenSSL"], swiftSettings: strict),
+        // The SMTP client dialogue (EHLO, STARTTLS, AUTH later) over plain sockets and MailAuditTLS.
+        .target(name: "MailAuditSMTP", dependencies: ["MailAuditCore", "MailAuditTLS"], swiftSettings: strict),
         // Checks, the auditor and the renderers.
-        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS"], swiftSettings: strict),
+        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP"], swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.
         .target(
             name: "MailAuditTesting",

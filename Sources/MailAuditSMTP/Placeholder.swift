@@ -1,0 +1,1 @@
+// The SMTP client arrives with the MX probe work.
