@@ -41,9 +41,10 @@ public struct TextRenderer: Sendable {
         var out = "    " + paint(finding.severity, label) + finding.message + "  " + paint(dim: true, "[\(finding.id)]") + "\n"
         let detailed = verbose || finding.severity > .info
         if detailed {
-            for line in finding.evidence.prefix(verbose ? 200 : 12) { out += indent + paint(dim: true, line) + "\n" }
-            if !verbose && finding.evidence.count > 12 {
-                out += indent + paint(dim: true, "… \(finding.evidence.count - 12) more lines (--verbose shows all)") + "\n"
+            let shown = verbose ? 500 : 40
+            for line in finding.evidence.prefix(shown) { out += indent + paint(dim: true, line) + "\n" }
+            if finding.evidence.count > shown {
+                out += indent + paint(dim: true, "… \(finding.evidence.count - shown) more lines") + "\n"
             }
             if let remedy = finding.remedy { out += indent + "fix: " + remedy + "\n" }
             if let reference = finding.reference { out += indent + "see: " + reference + "\n" }

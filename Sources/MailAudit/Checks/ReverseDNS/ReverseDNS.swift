@@ -103,8 +103,8 @@ public enum ReverseDNSRules {
             }
             return [Finding(
                 "rdns.fcrdns-mismatch", .failure, subject: address,
-                message: "the PTR name of \(what) (\(names.map(\.description).joined(separator: ", "))) "
-                    + "does not resolve back to \(address)",
+                message: "\(what) has PTR \(names.map(\.description).joined(separator: ", ")), "
+                    + "which does not resolve back to \(address)",
                 evidence: evidence,
                 remedy: "Make the PTR name resolve to the address: \"\(names[0].fqdn) IN "
                     + "\(result.address.isIPv6 ? "AAAA" : "A") \(address)\", or change the PTR to a name that does.",

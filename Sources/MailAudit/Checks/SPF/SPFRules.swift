@@ -159,7 +159,8 @@ public enum SPFRules {
             evidence: lines, reference: "RFC 7208 §4.6.4")]
     }
 
-    /// The tree, one line a record, with each include's cost and the running total in evaluation order.
+    /// The tree, one line a lookup term, in evaluation order: each include with its cost (itself
+    /// and everything below it) and the running total as each term is reached.
     public static func treeLines(_ tree: SPFNode) -> [String] {
         var lines = ["\(tree.domain): \(tree.totalCost) lookups in all (limit \(lookupLimit)); its own record costs \(tree.ownCost)"]
         var running = 0
@@ -175,7 +176,7 @@ public enum SPFRules {
                 running += 1
                 if case .include = directive.mechanism, let sub = child(directive.description) {
                     let cost = 1 + sub.totalCost
-                    lines.append("\(indent)\(directive) costs \(cost), running total \(running + sub.totalCost)\(note(sub))\(over(running + sub.totalCost))")
+                    lines.append("\(indent)\(directive) costs \(cost), running total \(running)\(note(sub))\(over(running))")
                     walk(sub, indent: indent + "  ")
                 } else {
                     lines.append("\(indent)\(directive) costs 1, running total \(running)\(over(running))")
@@ -185,7 +186,7 @@ public enum SPFRules {
                 running += 1
                 let term = "redirect=\(node.effectiveRedirect?.description ?? "")"
                 if let sub = child(term) {
-                    lines.append("\(indent)\(term) costs \(1 + sub.totalCost), running total \(running + sub.totalCost)\(note(sub))\(over(running + sub.totalCost))")
+                    lines.append("\(indent)\(term) costs \(1 + sub.totalCost), running total \(running)\(note(sub))\(over(running))")
                     walk(sub, indent: indent + "  ")
                 }
             }
