@@ -116,9 +116,6 @@ enum SPFEvaluationJSON {
             result: evaluation.result.rawValue, problem: evaluation.problem?.description, explanation: evaluation.explanation,
             lookupTerms: evaluation.lookupTerms, voidLookups: evaluation.voidLookups,
             decidingSteps: evaluation.decidingSteps.map(\.description), trace: evaluation.trace.map(\.description), dns: dns)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(document) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return JSONRenderer.encode(document)
     }
 }

@@ -75,10 +75,15 @@ public enum JSONRenderer {
                                     message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference)
                     })
             })
+        return encode(document)
+    }
+
+    /// Pretty, key-sorted JSON with ISO 8601 dates: the form of every JSON document mailaudit prints.
+    public static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        guard let data = try? encoder.encode(document) else { return "{}" }
+        guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }
