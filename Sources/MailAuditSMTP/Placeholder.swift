@@ -1,1 +1,0 @@
-// The SMTP client arrives with the MX probe work.
