@@ -8,6 +8,8 @@ public struct AuditOptions: Sendable {
     public var sendingAddresses: [IPAddress] = []
     /// Treat private and loopback MX addresses as information, for lab and intranet use.
     public var allowPrivateAddresses = false
+    /// DKIM selectors to look up (`--selector`); empty means "try the common ones".
+    public var dkimSelectors: [String] = []
     /// The whole audit stops after this long; what was not done is reported inconclusive.
     public var deadline: Duration = .seconds(60)
 
@@ -59,13 +61,15 @@ public struct Auditor: Sendable {
     }
 
     /// Audits one domain. The chains that do not depend on each other start at once: MX, then
-    /// the hosts' addresses, then reverse DNS; the SPF tree; reverse DNS and SPF for each
-    /// sending address.
+    /// the hosts' addresses, then reverse DNS; the SPF tree; the DMARC tree walk; the DKIM
+    /// selectors; reverse DNS and SPF for each sending address.
     public func audit(_ domain: DomainName) async -> DomainReport {
         let senders = options.sendingAddresses.map { ($0, AddressRole.sender) }
         async let senderResults = ReverseDNSLookup(resolver: resolver).run(senders)
         async let spfTree = SPFTreeLookup(resolver: resolver).run(for: domain)
         async let senderSPF = evaluateSenders(for: domain)
+        async let dmarc = DMARCCheck(resolver: resolver).run(for: domain)
+        async let dkim = DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain)
         let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
         let hostAddresses = routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) }
         let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
@@ -74,8 +78,12 @@ public struct Auditor: Sendable {
         var findings = MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses)
         findings += results.flatMap { ReverseDNSRules.findings(for: $0, domain: domain) }
         let hasMailHosts = !routing.hosts.filter { $0.name != .root }.isEmpty
-        findings += SPFRules.findings(for: await spfTree, hasMailHosts: hasMailHosts)
+        let spf = await spfTree
+        findings += SPFRules.findings(for: spf, hasMailHosts: hasMailHosts)
         findings += await senderSPF
+        let dkimResult = await dkim
+        findings += dkimResult.findings
+        findings += await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
         return DomainReport(
             domain: domain, findings: findings,
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,

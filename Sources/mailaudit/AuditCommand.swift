@@ -3,6 +3,7 @@ import Foundation
 import MailAudit
 import MailAuditCore
 import MailAuditDNS
+import MailAuditRecords
 import MailAuditTLS
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -21,6 +22,9 @@ struct AuditCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("ip"), help: "An address that sends the domain's mail, checked for reverse DNS. Repeatable.")
     var sendingAddresses: [String] = []
+
+    @Option(name: .customLong("selector"), help: "A DKIM selector to check (repeatable). Default: try the common selectors.")
+    var selectors: [String] = []
 
     @Option(help: "Seconds the whole audit may take; what is unfinished then is reported inconclusive.")
     var deadline: Double = 60
@@ -53,6 +57,9 @@ struct AuditCommand: AsyncParsableCommand {
                 problems.append("\"\(domain)\": \(error)")
             }
         }
+        for selector in selectors where DKIMSelector.recordName(selector, domain: DomainName(labels: ["example", "com"])) == nil {
+            problems.append("--selector \"\(selector)\" is not a selector: DNS labels (letters, digits, hyphens, underscores) separated by dots")
+        }
         for text in sendingAddresses where IPAddress(text) == nil {
             problems.append("--ip \"\(text)\" is not an IPv4 or IPv6 address")
         }
@@ -70,6 +77,7 @@ struct AuditCommand: AsyncParsableCommand {
         var options = AuditOptions()
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
+        options.dkimSelectors = selectors
         options.deadline = .milliseconds(Int(deadline * 1000))
 
         let resolver = dns.resolver(nameservers)

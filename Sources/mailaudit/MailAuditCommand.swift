@@ -4,12 +4,12 @@ import MailAudit
 struct MailAuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailaudit",
-        abstract: "Audit a domain's mail setup: MX, reverse DNS and SPF, with a finding, evidence and a fix for each problem.",
+        abstract: "Audit a domain's mail setup: MX, reverse DNS, SPF, DKIM and DMARC, with a finding, evidence and a fix for each problem.",
         discussion: """
             Exit codes: 0 no failures; 1 failures (or warnings under --fail-on warning); \
             2 usage or bad input; 3 the audit could not be done (no resolver answered).
             """,
         version: "mailaudit \(MailAuditVersion.current)",
-        subcommands: [AuditCommand.self, SPFCommand.self],
+        subcommands: [AuditCommand.self, SPFCommand.self, DKIMCommand.self],
         defaultSubcommand: AuditCommand.self)
 }

@@ -117,7 +117,7 @@ struct AuditIntegrationTests {
         let (reports, _) = try await audit(["servfail.test"])
         let findings = try #require(reports.first).findings
         #expect(findings.allSatisfy { $0.severity == .inconclusive }, "\(findings.map(\.id))")
-        #expect(Set(findings.map(\.id)) == ["mx.lookup-failed", "spf.lookup-failed"])
+        #expect(Set(findings.map(\.id)) == ["mx.lookup-failed", "spf.lookup-failed", "dmarc.lookup-failed", "dkim.lookup-failed"])
         #expect(findings.first?.evidence.joined().contains("SERVFAIL") == true)
         #expect(reports.first?.resolverAnswered == true, "a SERVFAIL is an answer: the audit was done")
     }
@@ -171,7 +171,7 @@ struct AuditIntegrationTests {
             timeout: .milliseconds(200), attempts: 2)
         await silent.stop()
         let report = try #require(reports.first)
-        #expect(Set(report.findings.map(\.id)) == ["mx.lookup-failed", "spf.lookup-failed"])
+        #expect(Set(report.findings.map(\.id)) == ["mx.lookup-failed", "spf.lookup-failed", "dmarc.lookup-failed", "dkim.lookup-failed"])
         #expect(report.findings.allSatisfy { $0.severity == .inconclusive })
         #expect(!report.resolverAnswered)
     }

@@ -24,6 +24,7 @@ import Testing
 
     static let good = """
         example.test. TXT "v=spf1 mx -all"
+        _dmarc.example.test. TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.test"
         example.test. MX 10 mx1.example.test.
         example.test. MX 20 mx2.example.test.
         mx1.example.test. A 192.0.2.1
@@ -42,8 +43,9 @@ import Testing
         #expect(!report.findings.contains { $0.severity == .failure || $0.severity == .warning })
         #expect(resolver.repeatedQuestions.isEmpty)
         // MX, TXT, A+AAAA for two hosts, PTR for three addresses; the PTR names' forward lookups
-        // and the SPF mx term's lookups are the MX hosts' own questions, answered from the cache.
-        let expectedQuestions = 2 + 4 + 3
+        // and the SPF mx term's lookups are the MX hosts' own questions, answered from the cache;
+        // the DMARC tree walk (_dmarc.example.test, _dmarc.test) and the common DKIM selectors.
+        let expectedQuestions = 2 + 4 + 3 + 2 + DKIMCommonSelectors.selectors.count
         #expect(resolver.questionsAsked.count == expectedQuestions)
     }
 

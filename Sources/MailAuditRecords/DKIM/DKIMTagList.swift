@@ -1,0 +1,79 @@
+/// One `name=value` pair of a tag-list, with where it was written.
+struct TagListEntry: Hashable, Sendable {
+    /// The tag name as written.
+    var name: String
+    /// The value with the whitespace around it removed; inner whitespace is kept.
+    var value: String
+    /// 0-based offset of the name in the record, in Unicode scalars.
+    var offset: Int
+    /// 0-based offset of the value.
+    var valueOffset: Int
+}
+
+/// Why a tag-list could not be split into tags.
+enum TagListError: Error, Hashable, Sendable {
+    case nonASCII(Unicode.Scalar, offset: Int)
+    case missingEquals(String, offset: Int)
+    case badName(String, offset: Int)
+}
+
+/// The "tag=value" list syntax shared by DKIM key records (RFC 6376 §3.2) and DMARC records,
+/// which "follow the extensible tag-value syntax for DNS-based key records defined in DKIM"
+/// (RFC 9989 §4.7).
+///
+/// Tags are separated by ";"; whitespace around names, "=" and values is ignored. A segment
+/// made only of whitespace (as in "a=1;;b=2" or a trailing ";") is skipped. Tag names are checked
+/// by the caller's rule; duplicates are the caller's business too.
+enum TagList {
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\n"
+    }
+
+    static func parse(
+        _ text: String, isNameCharacter: (Unicode.Scalar, _ isFirst: Bool) -> Bool
+    ) throws(TagListError) -> [TagListEntry] {
+        let scalars = Array(text.unicodeScalars)
+        for (offset, scalar) in scalars.enumerated() where scalar.value > 0x7E || (scalar.value < 0x20 && !isWhitespace(scalar)) {
+            throw .nonASCII(scalar, offset: offset)
+        }
+        var entries: [TagListEntry] = []
+        var start = 0
+        for index in 0...scalars.count where index == scalars.count || scalars[index] == ";" {
+            let range = trimmed(scalars, start..<index)
+            start = index + 1
+            if range.isEmpty { continue }
+            let segment = String(String.UnicodeScalarView(scalars[range]))
+            guard let equals = scalars[range].firstIndex(of: "=") else { throw .missingEquals(segment, offset: range.lowerBound) }
+            let nameRange = trimmed(scalars, range.lowerBound..<equals)
+            let name = String(String.UnicodeScalarView(scalars[nameRange]))
+            let nameIsValid = !nameRange.isEmpty
+                && nameRange.enumerated().allSatisfy { isNameCharacter(scalars[$0.element], $0.offset == 0) }
+            guard nameIsValid else { throw .badName(name, offset: range.lowerBound) }
+            let valueRange = trimmed(scalars, equals + 1..<range.upperBound)
+            entries.append(TagListEntry(
+                name: name, value: String(String.UnicodeScalarView(scalars[valueRange])),
+                offset: nameRange.lowerBound, valueOffset: valueRange.lowerBound))
+        }
+        return entries
+    }
+
+    private static func trimmed(_ scalars: [Unicode.Scalar], _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound, upper = range.upperBound
+        while lower < upper, isWhitespace(scalars[lower]) { lower += 1 }
+        while upper > lower, isWhitespace(scalars[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    static func isAlpha(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+    }
+
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+
+    /// A character as a person can read it: `'x'` or `U+000D`.
+    static func show(_ scalar: Unicode.Scalar) -> String {
+        if scalar.value >= 0x21 && scalar.value <= 0x7E { return "'\(scalar)'" }
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+}
