@@ -1,5 +1,6 @@
 public import MailAuditCore
 import MailAuditRecords
+import MailAuditSMTP
 import Foundation
 
 /// What the user asked the audit to do beyond the defaults.
@@ -8,6 +9,8 @@ public struct AuditOptions: Sendable {
     public var sendingAddresses: [IPAddress] = []
     /// Treat private and loopback MX addresses as information, for lab and intranet use.
     public var allowPrivateAddresses = false
+    /// How to probe MX hosts for STARTTLS; nil skips probing (`--no-probe`).
+    public var probe: ProbeOptions?
     /// DKIM selectors to look up (`--selector`); empty means "try the common ones".
     public var dkimSelectors: [String] = []
     /// The whole audit stops after this long; what was not done is reported inconclusive.
@@ -20,10 +23,13 @@ public struct AuditOptions: Sendable {
 public struct Auditor: Sendable {
     public let resolver: any Resolver
     public let options: AuditOptions
+    /// Shared by every domain of the run, so an address is probed once.
+    private let probes: ProbeRunner?
 
     public init(resolver: any Resolver, options: AuditOptions = AuditOptions()) {
         self.resolver = resolver
         self.options = options
+        probes = options.probe.map { ProbeRunner(options: $0) }
     }
 
     /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
@@ -71,6 +77,8 @@ public struct Auditor: Sendable {
         async let dmarc = DMARCCheck(resolver: resolver).run(for: domain)
         async let dkim = DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain)
         let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
+        // The probes need only the addresses: they run beside reverse DNS.
+        async let probeResults = probe(routing.probeTargets)
         let hostAddresses = routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) }
         let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
         let results = await senderResults + hostResults
@@ -84,6 +92,7 @@ public struct Auditor: Sendable {
         let dkimResult = await dkim
         findings += dkimResult.findings
         findings += await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
+        findings += smtpFindings(await probeResults, domain: domain, reverse: hostResults)
         return DomainReport(
             domain: domain, findings: findings,
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
@@ -92,6 +101,37 @@ public struct Auditor: Sendable {
 }
 
 extension Auditor {
+    /// Probes every MX address of the domain at once (each address once per run).
+    func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
+        guard let probes else { return [] }
+        let deadline = options.deadline
+        return await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask {
+                    (index, target, await probes.probe(target.address, hostName: target.hostNames[0], deadline: deadline))
+                }
+            }
+            var results: [(Int, ProbeTarget, ProbeResult)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+        }
+    }
+
+    func smtpFindings(_ probed: [(ProbeTarget, ProbeResult)], domain: DomainName, reverse: [ReverseDNSResult]) -> [Finding] {
+        guard let probe = options.probe else { return [] }
+        let now = probe.verificationTime ?? Date()
+        var findings: [Finding] = []
+        for (target, result) in probed {
+            let ptrNames = reverse.first { $0.address == target.address }?.ptrAnswer.records.compactMap { record -> DomainName? in
+                if case .ptr(let name) = record.data { name } else { nil }
+            } ?? []
+            findings += SMTPRules.findings(
+                for: result, target: target, ptrNames: ptrNames, expiryWarningDays: probe.expiryWarningDays, now: now)
+        }
+        if let blocked = SMTPRules.blockedPortFinding(domain: domain, results: probed.map(\.1)) { findings.append(blocked) }
+        return findings
+    }
+
     /// check_host() for each sending address, with the domain's postmaster as the sender.
     func evaluateSenders(for domain: DomainName) async -> [Finding] {
         let evaluator = SPFEvaluator(resolver: resolver)

@@ -26,6 +26,8 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .customLong("selector"), help: "A DKIM selector to check (repeatable). Default: try the common selectors.")
     var selectors: [String] = []
 
+    @OptionGroup(title: "MX probe (port 25, STARTTLS; no mail is ever sent)") var probe: ProbeArguments
+
     @Option(help: "Seconds the whole audit may take; what is unfinished then is reported inconclusive.")
     var deadline: Double = 60
 
@@ -50,7 +52,7 @@ struct AuditCommand: AsyncParsableCommand {
     func validate() throws {
         var problems: [String] = []
         if domains.isEmpty && !showLibraries { problems.append("give at least one domain to audit") }
-        problems += dns.problems
+        problems += dns.problems + probe.problems
         if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
         for domain in domains {
             do throws(DomainNameError) { _ = try DomainName(parsing: domain) } catch {
@@ -78,6 +80,7 @@ struct AuditCommand: AsyncParsableCommand {
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
         options.dkimSelectors = selectors
+        options.probe = probe.options
         options.deadline = .milliseconds(Int(deadline * 1000))
 
         let resolver = dns.resolver(nameservers)

@@ -21,7 +21,7 @@ struct BinaryTests {
     }
 
     @Test func healthyDomainExitsZeroWithVersionedJSON() async throws {
-        let result = try await run(["--resolver", try await resolver(), "--allow-private-addresses", "--format", "json", "good.test"])
+        let result = try await run(["--no-probe", "--resolver", try await resolver(), "--allow-private-addresses", "--format", "json", "good.test"])
         #expect(result.exitCode == 0, "\(result)")
         let document = try json(result.stdout)
         #expect(document["schemaVersion"] as? Int == 1)
@@ -44,19 +44,19 @@ struct BinaryTests {
         ("nomail.test", "mx.no-mail-route"),
     ])
     func failuresExitOneWithTheirId(domain: String, id: String) async throws {
-        let result = try await run(["--resolver", try await resolver(), "--allow-private-addresses", "--format", "json", domain])
+        let result = try await run(["--no-probe", "--resolver", try await resolver(), "--allow-private-addresses", "--format", "json", domain])
         #expect(result.exitCode == 1, "\(result)")
         #expect(ids(try json(result.stdout)).contains(id))
     }
 
     @Test func warningsFailOnlyUnderFailOnWarning() async throws {
-        let base = ["--resolver", try await resolver(), "--allow-private-addresses", "implicit.test"]
+        let base = ["--no-probe", "--resolver", try await resolver(), "--allow-private-addresses", "implicit.test"]
         #expect(try await run(base).exitCode == 0)
         #expect(try await run(base + ["--fail-on", "warning"]).exitCode == 1)
     }
 
     @Test func inconclusiveIsNotAFailure() async throws {
-        let base = ["--resolver", try await resolver(), "servfail.test"]
+        let base = ["--no-probe", "--resolver", try await resolver(), "servfail.test"]
         #expect(try await run(base).exitCode == 0)
         #expect(try await run(base + ["--fail-on", "inconclusive"]).exitCode == 1)
     }
@@ -64,7 +64,7 @@ struct BinaryTests {
     @Test func noResolverAnsweringExitsThree() async throws {
         let silent = SilentListener()
         try await silent.start()
-        let result = try await run(["--resolver", "127.0.0.1:\(try silent.requirePort())", "--timeout", "0.2", "--attempts", "1", "good.test"])
+        let result = try await run(["--no-probe", "--resolver", "127.0.0.1:\(try silent.requirePort())", "--timeout", "0.2", "--attempts", "1", "good.test"])
         await silent.stop()
         #expect(result.exitCode == 3, "\(result)")
         #expect(result.stderr.contains("no DNS resolver answered"))
@@ -91,13 +91,13 @@ struct BinaryTests {
     }
 
     @Test func unicodeDomainsAreAuditedAsALabels() async throws {
-        let result = try await run(["--resolver", try await resolver(), "--format", "json", "GOOD.test.", "bücher.test"])
+        let result = try await run(["--no-probe", "--resolver", try await resolver(), "--format", "json", "GOOD.test.", "bücher.test"])
         let domains = (try json(result.stdout)["domains"] as? [[String: Any]])?.compactMap { $0["domain"] as? String }
         #expect(domains == ["good.test", "xn--bcher-kva.test"])
     }
 
     @Test func colourOnlyWhenAskedOrOnATerminal() async throws {
-        let base = ["--resolver", try await resolver(), "--allow-private-addresses", "good.test"]
+        let base = ["--no-probe", "--resolver", try await resolver(), "--allow-private-addresses", "good.test"]
         let piped = try await run(base)
         #expect(!piped.stdout.contains("\u{1B}["), "no colour when piped")
         #expect(piped.stdout.contains("Summary:"))

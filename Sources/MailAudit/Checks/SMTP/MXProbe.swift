@@ -1,0 +1,76 @@
+public import Foundation
+public import MailAuditCore
+public import MailAuditSMTP
+
+/// How the audit probes MX hosts on port 25 (RFC 5321, RFC 3207). No mail is ever sent.
+public struct ProbeOptions: Sendable {
+    /// The port to probe; 25 unless a lab says otherwise (`--smtp-port`).
+    public var port: UInt16 = 25
+    /// The name mailaudit gives in EHLO.
+    public var ehloName: String
+    /// PEM roots to trust instead of the system store (`--ca-file`).
+    public var caFile: String?
+    /// Verify certificates as at this time instead of now (tests and labs).
+    public var verificationTime: Date?
+    /// A certificate expiring within this many days is a warning (`--expiry-warning-days`).
+    public var expiryWarningDays = 14
+    /// Per-stage timeouts; the audit bounds `total` by its own deadline.
+    public var timeouts = SMTPTimeouts.default
+
+    public init(ehloName: String) { self.ehloName = ehloName }
+}
+
+/// Probes addresses for the whole run: each (address, port) once, however many MX names or
+/// domains share it, all at once under the prober's bound.
+actor ProbeRunner {
+    let options: ProbeOptions
+    private let prober: SMTPProber
+    private var probes: [String: Task<ProbeResult, Never>] = [:]
+
+    init(options: ProbeOptions, prober: SMTPProber = .shared) {
+        self.options = options
+        self.prober = prober
+    }
+
+    /// The probe of `address`, started by the first caller; later callers share it.
+    func probe(_ address: IPAddress, hostName: DomainName, deadline: Duration) async -> ProbeResult {
+        let key = "\(address)|\(options.port)"
+        if let running = probes[key] { return await running.value }
+        let options = self.options
+        let prober = self.prober
+        var timeouts = options.timeouts
+        timeouts.total = min(timeouts.total, deadline)
+        let limits = timeouts
+        let started = Task {
+            await prober.probe(
+                address: address, port: options.port, hostName: hostName.description, ehloName: options.ehloName,
+                timeouts: limits, caFile: options.caFile, verificationTime: options.verificationTime)
+        }
+        probes[key] = started
+        return await started.value
+    }
+}
+
+/// One MX address to probe, with every MX name of the domain that points at it.
+public struct ProbeTarget: Hashable, Sendable {
+    public var address: IPAddress
+    public var hostNames: [DomainName]
+}
+
+extension MailRouting {
+    /// Each address of a real MX host once, with the names that point at it.
+    var probeTargets: [ProbeTarget] {
+        guard !isImplicit || !hosts.isEmpty else { return [] }
+        var targets: [ProbeTarget] = []
+        for host in hosts where host.name != .root {
+            for address in host.addresses {
+                if let index = targets.firstIndex(where: { $0.address == address }) {
+                    if !targets[index].hostNames.contains(host.name) { targets[index].hostNames.append(host.name) }
+                } else {
+                    targets.append(ProbeTarget(address: address, hostNames: [host.name]))
+                }
+            }
+        }
+        return targets
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import MailAudit
+
+/// The options of the MX probe.
+struct ProbeArguments: ParsableArguments {
+    @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts: a DNS-only audit.")
+    var noProbe = false
+
+    @Option(name: .customLong("smtp-port"), help: "The port to probe (labs); 25 by default.")
+    var smtpPort: Int = 25
+
+    @Option(name: .customLong("ehlo-name"), help: "The name to give in EHLO. Default: this host's name.")
+    var ehloName: String?
+
+    @Option(name: .customLong("ca-file"), help: "PEM roots to trust instead of the system store.")
+    var caFile: String?
+
+    @Option(name: .customLong("expiry-warning-days"), help: "Warn when a certificate expires within this many days.")
+    var expiryWarningDays: Int = 14
+
+    @Option(name: .customLong("connect-timeout"), help: "Seconds to wait for a TCP connection.")
+    var connectTimeout: Double = 10
+
+    @Option(name: .customLong("greeting-timeout"), help: "Seconds to wait for the 220 greeting; long, for tarpits.")
+    var greetingTimeout: Double = 45
+
+    @Option(name: .customLong("verification-time"), help: ArgumentHelp("Judge certificates as at this ISO 8601 time (labs and tests).", visibility: .hidden))
+    var verificationTime: String?
+
+    var problems: [String] {
+        var problems: [String] = []
+        if !(1...65535).contains(smtpPort) { problems.append("--smtp-port must be between 1 and 65535") }
+        if let ehloName, (try? DomainName(parsing: ehloName)) == nil { problems.append("--ehlo-name \"\(ehloName)\" is not a host name") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { problems.append("--ca-file \"\(caFile)\" cannot be read") }
+        if !(0...3650).contains(expiryWarningDays) { problems.append("--expiry-warning-days must be between 0 and 3650") }
+        if !(connectTimeout > 0 && connectTimeout <= 300) { problems.append("--connect-timeout must be between 0 and 300 seconds") }
+        if !(greetingTimeout > 0 && greetingTimeout <= 600) { problems.append("--greeting-timeout must be between 0 and 600 seconds") }
+        if let verificationTime, ISO8601DateFormatter().date(from: verificationTime) == nil {
+            problems.append("--verification-time \"\(verificationTime)\" is not an ISO 8601 time such as 2030-01-01T00:00:00Z")
+        }
+        return problems
+    }
+
+    /// The probe options, or nil under --no-probe.
+    var options: ProbeOptions? {
+        guard !noProbe else { return nil }
+        let host = ProcessInfo.processInfo.hostName
+        var options = ProbeOptions(ehloName: ehloName ?? ((try? DomainName(parsing: host))?.description ?? "mailaudit.invalid"))
+        options.port = UInt16(clamping: smtpPort)
+        options.caFile = caFile
+        options.expiryWarningDays = expiryWarningDays
+        options.verificationTime = verificationTime.flatMap { ISO8601DateFormatter().date(from: $0) }
+        options.timeouts.connect = .milliseconds(Int(connectTimeout * 1000))
+        options.timeouts.greeting = .milliseconds(Int(greetingTimeout * 1000))
+        return options
+    }
+}
