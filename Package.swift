@@ -61,6 +61,12 @@ let package = Package(
             dependencies: ["MailAudit", "MailAuditTesting"],
             path: "benchmarks/Sources/mailaudit-benchmark",
             swiftSettings: strict),
+        // The offline demo: NSD serving examples/zones, a test CA and a Postfix lab, then the real binary.
+        .executableTarget(
+            name: "mailaudit-demo",
+            dependencies: ["MailAuditTesting"],
+            path: "examples/Sources/mailaudit-demo",
+            swiftSettings: strict),
         .testTarget(
             name: "MailAuditTests",
             dependencies: ["MailAudit", "MailAuditTesting", .product(name: "Yams", package: "Yams")],

@@ -92,7 +92,7 @@ public struct Auditor: Sendable {
         let dkimResult = await dkim
         findings += dkimResult.findings
         findings += await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
-        findings += smtpFindings(await probeResults, domain: domain, reverse: hostResults)
+        findings += smtpFindings(await probeResults, targets: routing.probeTargets, domain: domain, reverse: hostResults)
         return DomainReport(
             domain: domain, findings: findings,
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
@@ -104,6 +104,7 @@ extension Auditor {
     /// Probes every MX address of the domain at once (each address once per run).
     func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
         guard let probes else { return [] }
+        let targets = targets.filter { probeAllowed($0.address) }
         let deadline = options.deadline
         return await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
             for (index, target) in targets.enumerated() {
@@ -117,10 +118,27 @@ extension Auditor {
         }
     }
 
-    func smtpFindings(_ probed: [(ProbeTarget, ProbeResult)], domain: DomainName, reverse: [ReverseDNSResult]) -> [Finding] {
+    /// Non-public addresses are probed only under --allow-private-addresses: from an auditor's
+    /// network they would reach some other, local host.
+    func probeAllowed(_ address: IPAddress) -> Bool {
+        address.nonPublicRange == nil || options.allowPrivateAddresses
+    }
+
+    func smtpFindings(
+        _ probed: [(ProbeTarget, ProbeResult)], targets: [ProbeTarget], domain: DomainName, reverse: [ReverseDNSResult]
+    ) -> [Finding] {
         guard let probe = options.probe else { return [] }
         let now = probe.verificationTime ?? Date()
         var findings: [Finding] = []
+        for target in targets where !probeAllowed(target.address) {
+            let names = target.hostNames.map(\.description).joined(separator: ", ")
+            findings.append(Finding(
+                "smtp.not-probed", .info, subject: "\(names) [\(target.address)]",
+                message: "\(names) [\(target.address)] was not probed: the address is \(target.address.nonPublicRange ?? "not public")",
+                evidence: ["\(target.address): \(target.address.nonPublicRange ?? "not public")"],
+                remedy: "For lab and intranet domains, pass --allow-private-addresses to probe such addresses.",
+                reference: "RFC 6890"))
+        }
         for (target, result) in probed {
             let ptrNames = reverse.first { $0.address == target.address }?.ptrAnswer.records.compactMap { record -> DomainName? in
                 if case .ptr(let name) = record.data { name } else { nil }

@@ -163,6 +163,7 @@ struct ProbeAuditTests {
         try await nsd.start()
         let resolver = DNSClient.make(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try nsd.requirePort()))])
         var options = AuditOptions()
+        options.allowPrivateAddresses = true
         options.probe = Self.probeOptions(lab)
         let reports = await Auditor(resolver: resolver, options: options).audit(
             try ["d1.shared.test", "d2.shared.test", "d3.shared.test"].map { try DomainName(parsing: $0) })
@@ -172,6 +173,17 @@ struct ProbeAuditTests {
         await lab.stop()
         #expect(connections == 1, "three domains whose MX share one address: one connection")
         #expect(reports.allSatisfy { $0.findings.contains { $0.id == "smtp.no-starttls" } })
+    }
+
+    @Test func privateAddressesAreNotProbedUnlessAllowed() async throws {
+        let lab = try await Self.startLab()
+        let resolver = DNSClient.make(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try lab.nsd.requirePort()))])
+        var options = AuditOptions()
+        options.probe = Self.probeOptions(lab)
+        let report = await Auditor(resolver: resolver, options: options).audit(try DomainName(parsing: "valid.lab.test"))
+        await lab.stop()
+        let smtp = report.findings.filter { $0.id.area == "smtp" }
+        #expect(smtp.map(\.id) == ["smtp.not-probed"], "127.0.1.2 is loopback: not probed without --allow-private-addresses")
     }
 
     @Test func theBinaryReportsProbeFindingsAndSkipsThemUnderNoProbe() async throws {

@@ -37,6 +37,54 @@ let delay = Duration.milliseconds(delayMs)
 // MX → address of each MX host → PTR of each address → address of each PTR name.
 let chainLength = 4
 
+/// The probe figure: a domain whose three MX hosts each delay their greeting, against a domain
+/// whose one MX host is the slowest of them. Every host listens on 127.0.1.5x only.
+func probeFigure() async throws {
+    let delays: [Duration] = [.milliseconds(600), .milliseconds(800), .milliseconds(1000)]
+    let port = try LoopbackPorts.freeTCPPort(on: (51...53).map { IPAddress.v4([127, 0, 1, UInt8($0)]) })
+    var listeners: [HostileSMTPListener] = []
+    var zone = "$ORIGIN probe.test.\n$TTL 300\n@ IN SOA ns.probe.test. h.probe.test. 1 3600 600 86400 300\n@ IN NS ns.probe.test.\nns IN A 127.0.0.1\n"
+    for (index, delay) in delays.enumerated() {
+        let listener = HostileSMTPListener(.slowGreeting(after: delay), address: "127.0.1.\(51 + index)", port: port)
+        try await listener.start()
+        listeners.append(listener)
+        zone += "three IN MX \(10 * (index + 1)) mx\(index + 1).probe.test.\nmx\(index + 1) IN A 127.0.1.\(51 + index)\n"
+    }
+    zone += "slowest IN MX 10 mx3.probe.test.\n"
+    let nsd = NSDServer(zones: [.text("probe.test", zone)])
+    try await nsd.start()
+    let nameserver = Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try nsd.requirePort()))
+    func wall(_ domain: String) async throws -> Duration {
+        var options = AuditOptions()
+        options.allowPrivateAddresses = true
+        var probe = ProbeOptions(ehloName: "bench.mailaudit.test")
+        probe.port = port
+        options.probe = probe
+        let auditor = Auditor(resolver: DNSClient.make(nameservers: [nameserver]), options: options)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = await auditor.audit([try DomainName(parsing: domain)])
+        guard reports.first?.findings.contains(where: { $0.id == "smtp.no-starttls" }) == true else {
+            fail("the probe of \(domain) did not complete: \(reports.first?.findings.map(\.id.rawValue) ?? [])")
+        }
+        return clock.now - start
+    }
+    var three: [Duration] = []
+    var one: [Duration] = []
+    for _ in 0..<3 {
+        three.append(try await wall("three.probe.test"))
+        one.append(try await wall("slowest.probe.test"))
+    }
+    for listener in listeners { await listener.stop() }
+    nsd.stop()
+    let threeMedian = three.sorted()[1], oneMedian = one.sorted()[1]
+    print("")
+    print("probe figure: MX hosts that delay their greeting by 0.6, 0.8 and 1.0 s (127.0.1.51-53)")
+    print("  audit of the domain with all three (median of 3)   \(String(format: "%.0f", milliseconds(threeMedian))) ms")
+    print("  audit of a domain with the slowest alone            \(String(format: "%.0f", milliseconds(oneMedian))) ms")
+    print("  ratio three / slowest                               \(String(format: "%.2f", milliseconds(threeMedian) / milliseconds(oneMedian)))  (1.0 means the probes overlap fully; 2.4 would be one after another)")
+}
+
 do {
     let nsd = try NSDServer(zoneDirectory: FixtureZones.sourceTreeDirectory)
     try await nsd.start()
@@ -94,6 +142,8 @@ do {
     print("  queries sent (resolver)          \(last.statistics.queriesSent) for \(last.statistics.uniqueQuestions) questions, \(last.statistics.uniqueNames) names")
     print("  queries seen by the proxy        \(last.proxyForwarded)")
     print("  repeated queries                 \(results.map(\.proxyRepeats).max() ?? 0) (proxy), \(results.map(\.statistics.repeatedQueries).max() ?? 0) (resolver); retries \(last.statistics.retries), TCP fallbacks \(last.statistics.tcpFallbacks)")
+
+    try await probeFigure()
 } catch {
     fail("\(error)")
 }
