@@ -9,7 +9,7 @@ struct DKIMCommand: AsyncParsableCommand {
         commandName: "dkim",
         abstract: "Check a domain's DKIM keys, and whether a private key matches the published one.",
         discussion: """
-            Without --selector, common selectors are tried (docs/checks-dmarc-dkim.md lists them). \
+            Without --selector, common selectors are tried (docs/checks.md lists them). \
             With --private-key, the key published at the one --selector is compared with the public half \
             of the private key; the file is only read, never printed. \
             Exit codes: 0 no failures (the keys match); 1 failures (a mismatch, a bad key); \

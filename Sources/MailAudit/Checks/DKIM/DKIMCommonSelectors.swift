@@ -1,5 +1,5 @@
 /// The DKIM selectors discovery tries when the user names none: the names providers and common
-/// software use by default. The one place this list lives; `docs/checks-dmarc-dkim.md`
+/// software use by default. The one place this list lives; `docs/checks.md`
 /// ("Common DKIM selectors") shows it as a table.
 ///
 /// Selectors cannot be listed from DNS (RFC 6376 §3.1), so finding none of these proves nothing:
