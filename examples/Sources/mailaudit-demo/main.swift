@@ -6,10 +6,14 @@
 import Foundation
 import MailAuditTesting
 
-func say(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+/// The demo's narration goes to standard output with the reports, in order.
+func say(_ text: String) {
+    print(text)
+    fflush(stdout)
+}
 
 func fail(_ text: String) -> Never {
-    say("mailaudit-demo: \(text)")
+    FileHandle.standardError.write(Data("mailaudit-demo: \(text)\n".utf8))
     exit(1)
 }
 
@@ -63,7 +67,7 @@ do {
         say("\n$ mailaudit \(all.joined(separator: " "))")
         let result = try await runProcess(mailaudit, all, environment: ["NO_COLOR": ""], timeout: .seconds(120))
         print(result.stdout, terminator: "")
-        FileHandle.standardError.write(Data(result.stderr.utf8))
+        if !result.stderr.isEmpty { say(result.stderr) }
         say("(exit code \(result.exitCode))")
     }
 
