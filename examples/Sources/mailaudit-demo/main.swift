@@ -7,10 +7,7 @@ import Foundation
 import MailAuditTesting
 
 /// The demo's narration goes to standard output with the reports, in order.
-func say(_ text: String) {
-    print(text)
-    fflush(stdout)
-}
+func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
 func fail(_ text: String) -> Never {
     FileHandle.standardError.write(Data("mailaudit-demo: \(text)\n".utf8))
@@ -66,7 +63,7 @@ do {
         let all = ["--resolver", resolver, "--allow-private-addresses"] + probe + arguments + extra
         say("\n$ mailaudit \(all.joined(separator: " "))")
         let result = try await runProcess(mailaudit, all, environment: ["NO_COLOR": ""], timeout: .seconds(120))
-        print(result.stdout, terminator: "")
+        FileHandle.standardOutput.write(Data(result.stdout.utf8))
         if !result.stderr.isEmpty { say(result.stderr) }
         say("(exit code \(result.exitCode))")
     }
@@ -80,7 +77,7 @@ do {
     // One SPF evaluation, with the terms that decided.
     say("\n$ mailaudit spf good.example.test --ip 127.0.10.50 --resolver \(resolver)")
     let spf = try await runProcess(mailaudit, ["spf", "good.example.test", "--ip", "127.0.10.50", "--resolver", resolver])
-    print(spf.stdout, terminator: "")
+    FileHandle.standardOutput.write(Data(spf.stdout.utf8))
 } catch {
     fail("\(error)")
 }
