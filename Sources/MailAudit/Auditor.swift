@@ -29,7 +29,7 @@ public struct Auditor: Sendable {
     public init(resolver: any Resolver, options: AuditOptions = AuditOptions()) {
         self.resolver = resolver
         self.options = options
-        probes = options.probe.map { ProbeRunner(options: $0) }
+        probes = options.probe.map { ProbeRunner(options: $0, deadline: options.deadline) }
     }
 
     /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
@@ -105,11 +105,10 @@ extension Auditor {
     func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
         guard let probes else { return [] }
         let targets = targets.filter { probeAllowed($0.address) }
-        let deadline = options.deadline
         return await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask {
-                    (index, target, await probes.probe(target.address, hostName: target.hostNames[0], deadline: deadline))
+                    (index, target, await probes.probe(target.address, hostName: target.hostNames[0]))
                 }
             }
             var results: [(Int, ProbeTarget, ProbeResult)] = []

@@ -77,7 +77,15 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             }
             switch result {
             case .success(let reply):
-                return reply.answer(for: question)
+                let decoded = reply.answer(for: question)
+                // A server that fails (SERVFAIL, REFUSED) may be the only broken one: ask the
+                // next configured server while attempts remain, and keep this answer otherwise.
+                if case .serverFailure = decoded.outcome, nameservers.count > 1, attempt + 1 < attempts {
+                    answer = decoded
+                    networkFailure = nil
+                    continue
+                }
+                return decoded
             case .failure(.cancelled):
                 return answer
             case .failure(.timeout):
@@ -88,7 +96,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
                 networkFailure = reason
             }
         }
-        if let networkFailure { answer.outcome = .networkError(networkFailure) }
+        if let networkFailure, !answer.outcome.isServerFailure { answer.outcome = .networkError(networkFailure) }
         return answer
     }
 
@@ -118,4 +126,8 @@ private actor NetworkCounters {
         result.uniqueNames = Set(sent.map(\.name)).count
         return result
     }
+}
+
+extension DNSOutcome {
+    var isServerFailure: Bool { if case .serverFailure = self { true } else { false } }
 }

@@ -82,15 +82,15 @@ struct DKIMCommand: AsyncParsableCommand {
             resolvers: nameservers.map(\.description),
             domains: [DomainReport(domain: name, findings: findings, resolverAnswered: answered)],
             dns: await resolver.statistics())
+        // A key match that could not be checked (the lookup failed) is "could not be done".
+        let code = privateKey != nil && !result.isComplete ? 3 : report.exitCode(failOn: .failure)
         switch format {
-        case .json: print(JSONRenderer.render(report, failOn: .failure))
+        case .json: print(JSONRenderer.render(report, exitCode: code))
         case .text: print(TextRenderer(color: false, verbose: verbose).render(report), terminator: "")
         }
         if report.couldNotAudit {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))
         }
-        if privateKey != nil, !result.isComplete { throw ExitCode(3) }
-        let code = report.exitCode(failOn: .failure)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -87,6 +87,9 @@ struct AuditIntegrationTests {
         .init(domain: "cname-loop.test", id: "mx.target-cname-loop", severity: .failure, subject: "loop1.cname-loop.test"),
         .init(domain: "truncated.test", id: "mx.target-resolves", severity: .pass, subject: "big.truncated.test"),
         .init(domain: "servfail.test", id: "mx.lookup-failed", severity: .inconclusive),
+        .init(domain: "nullmx-pref.test", id: "mx.null-mx-nonzero-preference", severity: .warning),
+        .init(domain: "loop.cname-loop.test", id: "mx.lookup-cname-loop", severity: .failure),
+        .init(domain: "rdns-fail.test", id: "rdns.lookup-failed", severity: .inconclusive, subject: "127.0.14.1"),
     ]
 
     @Test(arguments: scenarios)

@@ -57,13 +57,18 @@ public enum JSONRenderer {
     }
 
     public static func render(_ report: AuditReport, failOn: Severity) -> String {
+        render(report, exitCode: report.exitCode(failOn: failOn))
+    }
+
+    /// The document with the exit code the process will return.
+    public static func render(_ report: AuditReport, exitCode: Int32) -> String {
         let document = Document(
             schemaVersion: AuditReport.schemaVersion,
             tool: Tool(name: "mailaudit", version: report.toolVersion),
             startedAt: report.startedAt,
             durationMs: Int(report.duration.components.seconds * 1000
                 + report.duration.components.attoseconds / 1_000_000_000_000_000),
-            exitCode: report.exitCode(failOn: failOn),
+            exitCode: exitCode,
             summary: report.counts,
             dns: DNSFigures(resolvers: report.resolvers, statistics: report.dns),
             domains: report.domains.map { domain in

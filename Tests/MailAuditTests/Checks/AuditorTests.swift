@@ -169,3 +169,41 @@ import Testing
         #expect(try report([.inconclusive], answered: false).exitCode(failOn: .failure) == 3)
     }
 }
+
+/// SPF findings that the NSD fixtures do not cover, on the in-memory resolver.
+@Suite struct SPFAuditRulesTests {
+    func spf(_ zone: String, senders: [String] = [], overrides: [DNSQuestion: DNSOutcome] = [:]) async throws -> [String: Severity] {
+        let resolver = try StaticResolver(zone: zone, overrides: overrides)
+        var options = AuditOptions()
+        options.sendingAddresses = senders.compactMap(IPAddress.init)
+        let report = await Auditor(resolver: CachingResolver(upstream: resolver), options: options)
+            .audit(try DomainName(parsing: "example.test"))
+        return Dictionary(report.findings.filter { $0.id.area == "spf" }.map { ($0.id.rawValue, $0.severity) }, uniquingKeysWith: max)
+    }
+
+    @Test(arguments: [
+        ("example.test. TXT \"v=spf1 1up=foo -all\"", "spf.syntax-error", Severity.failure),
+        ("example.test. TXT \"v=spf1 a:nx.example.test -all\"", "spf.void-lookups", .info),
+        ("example.test. TXT \"v=spf1 include:other.test -all\"\nother.test. TXT \"v=spf1 foo -all\"", "spf.target-invalid", .failure),
+        ("example.test. TXT \"v=spf1 include:%{d}.spf.example.test -all\"", "spf.target-not-followed", .info),
+        ("example.test. TXT \"v=spf1 include:a.test -all\"\na.test. TXT \"v=spf1 ip4:192.0.2.1 -all\"\na.test. TXT \"v=spf1 -all\"", "spf.target-invalid", .failure),
+    ] as [(String, String, Severity)])
+    func findings(zone: String, id: String, severity: Severity) async throws {
+        let found = try await spf(zone)
+        #expect(found[id] == severity, "\(found)")
+    }
+
+    @Test func aSenderWhoseCheckHitsATimeoutIsInconclusive() async throws {
+        let zone = "example.test. TXT \"v=spf1 include:slow.test -all\"\nslow.test. TXT \"v=spf1 ip4:192.0.2.1 -all\""
+        let found = try await spf(zone, senders: ["192.0.2.1"], overrides: [DNSQuestion(try DomainName(parsing: "slow.test"), .txt): .timeout])
+        #expect(found["spf.sender-temperror"] == .inconclusive)
+        #expect(found["spf.target-lookup-failed"] == .inconclusive)
+        #expect(found["spf.include-missing"] == nil)
+    }
+
+    @Test func aCNAMELoopAtTheDomainIsAFailure() async throws {
+        let resolver = try StaticResolver(zone: "example.test. CNAME loop.test.\nloop.test. CNAME example.test.")
+        let report = await Auditor(resolver: CachingResolver(upstream: resolver)).audit(try DomainName(parsing: "example.test"))
+        #expect(report.findings.filter { $0.id.area == "mx" }.map(\.id.rawValue) == ["mx.lookup-cname-loop"])
+    }
+}

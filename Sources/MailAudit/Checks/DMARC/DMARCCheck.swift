@@ -163,7 +163,7 @@ public struct DMARCContext: Hashable, Sendable {
         case .lookupFailed:
             self.init(spfPublished: true, spfBroken: false, dkimKeysFound: nil)
         case .record:
-            self.init(spfPublished: true, spfBroken: spf.totalCost > SPFRules.lookupLimit, dkimKeysFound: nil)
+            self.init(spfPublished: true, spfBroken: SPFRules.givesPermerror(spf), dkimKeysFound: nil)
         }
         let usable = dkim.usableKeys.count
         dkimKeysFound = usable > 0 || dkim.isComplete ? usable : nil

@@ -232,7 +232,7 @@ public enum DMARCRules {
         relaxed.publicSuffix = nil
         return Finding(
             "dmarc.enforcing-without-authentication", .warning, subject: domain.description,
-            message: "the DMARC policy for \(domain) is \(policy.rawValue), but \(spf) and no DKIM key was found at \(tried): legitimate mail may fail DMARC and be \(policy == .reject ? "rejected" : "quarantined")",
+            message: "the DMARC policy for \(domain) is \(policy.rawValue), but \(spf) and no usable DKIM key was found at \(tried): legitimate mail may fail DMARC and be \(policy == .reject ? "rejected" : "quarantined")",
             evidence: [governing.recordText ?? record.description],
             remedy: "Fix SPF and check that your mail is DKIM-signed (name its selector with --selector); until both work, monitor instead: \(suggestedRecord(relaxed, owner: domain))",
             reference: "RFC 9989 §5.1.6, §5.1.7")

@@ -27,19 +27,24 @@ actor ProbeRunner {
     private let prober: SMTPProber
     private var probes: [String: Task<ProbeResult, Never>] = [:]
 
-    init(options: ProbeOptions, prober: SMTPProber = .shared) {
+    /// The audit's end: no probe may run past it.
+    private let end: ContinuousClock.Instant
+
+    init(options: ProbeOptions, deadline: Duration, prober: SMTPProber = .shared) {
         self.options = options
         self.prober = prober
+        end = .now + deadline
     }
 
     /// The probe of `address`, started by the first caller; later callers share it.
-    func probe(_ address: IPAddress, hostName: DomainName, deadline: Duration) async -> ProbeResult {
+    func probe(_ address: IPAddress, hostName: DomainName) async -> ProbeResult {
         let key = "\(address)|\(options.port)"
         if let running = probes[key] { return await running.value }
         let options = self.options
         let prober = self.prober
         var timeouts = options.timeouts
-        timeouts.total = min(timeouts.total, deadline)
+        // Probes do not stop on cancellation, so each gets only the audit's remaining time.
+        timeouts.total = max(.milliseconds(100), min(timeouts.total, end - .now))
         let limits = timeouts
         let started = Task {
             await prober.probe(
@@ -55,6 +60,11 @@ actor ProbeRunner {
 public struct ProbeTarget: Hashable, Sendable {
     public var address: IPAddress
     public var hostNames: [DomainName]
+
+    public init(address: IPAddress, hostNames: [DomainName]) {
+        self.address = address
+        self.hostNames = hostNames
+    }
 }
 
 extension MailRouting {

@@ -15,7 +15,9 @@ public enum SMTPRules {
     ) -> [Finding] {
         let names = target.hostNames.map(\.description)
         let subject = "\(names.joined(separator: ", ")) [\(result.address)]"
-        let transcript = result.transcript.map(\.description)
+        let transcript = result.transcript.isEmpty
+            ? ["\(result.address) port \(result.port): \(result.outcome) at the \(result.stage) stage"]
+            : result.transcript.map(\.description)
         let port = result.port
         func finding(_ id: FindingID, _ severity: Severity, _ message: String, evidence: [String]? = nil,
                      remedy: String? = nil, reference: String) -> Finding {
@@ -49,6 +51,11 @@ public enum SMTPRules {
                             "could not reach \(subject) on port \(port): \(reason)",
                             remedy: result.address.isIPv6 ? "This network may have no IPv6 route; probe from a host with IPv6." : "Check this network's route to the host.",
                             reference: "RFC 5321 §4.5.4.1")]
+        case .rejected(let reply) where reply.isTransientFailure:
+            return [finding("smtp.temporary-failure", .inconclusive,
+                            "\(subject) answered the \(result.stage) stage with a temporary failure (\(reply.code) \(reply.text)); the check could not be done",
+                            remedy: "Probe again later; a 4xx reply says the condition is temporary.",
+                            reference: "RFC 5321 §4.2.1")]
         case .rejected(let reply):
             return [finding("smtp.rejected", .failure,
                             "\(subject) refused the SMTP dialogue at the \(result.stage) stage: \(reply.code) \(reply.text)",
@@ -125,7 +132,17 @@ public enum SMTPRules {
             add("smtp.certificate-unknown-issuer", .failure, "the certificate of \(subject) leads to \(issuer), which is not a trusted root",
                 remedy: "Use a certificate from a CA that senders trust.", reference: "RFC 5280 §6.1")
         case nil:
-            break
+            // Any other reason OpenSSL refused the chain (a bad purpose, a CA flag missing, a
+            // bad signature…): dates and names are judged below, so they are left out here.
+            let judgedElsewhere: Set<VerifyCode> = [.ok, .certificateHasExpired, .certificateNotYetValid, .hostnameMismatch]
+            let other = verification.errors.filter { !judgedElsewhere.contains($0.code) }
+            if !other.isEmpty || !judgedElsewhere.contains(verification.result) {
+                let reasons = other.isEmpty ? [verification.result.description] : other.map(\.description)
+                add("smtp.certificate-untrusted", .failure,
+                    "the certificate chain of \(subject) does not verify: \(reasons.joined(separator: "; "))",
+                    remedy: "Fix the chain the server sends (certificate, then intermediates from a public CA).",
+                    reference: "RFC 5280 §6.1")
+            }
         }
         let days = leaf.daysUntilExpiry(at: now)
         if !leaf.isValid(at: now) && now > leaf.notAfter {
@@ -185,10 +202,13 @@ public enum SMTPRules {
     /// A finding for a domain whose every MX address timed out on connect: probably this
     /// network, not the domain, blocks port 25.
     public static func blockedPortFinding(domain: DomainName, results: [ProbeResult]) -> Finding? {
-        guard !results.isEmpty, results.allSatisfy({ $0.outcome == .timeout(.connect) }), let port = results.first?.port else { return nil }
+        // Connect timeouts, perhaps beside addresses with no route (IPv6 on an IPv4-only network).
+        let timedOut = results.filter { $0.outcome == .timeout(.connect) }
+        let unreachable = results.filter { if case .networkError = $0.outcome { true } else { false } }
+        guard !timedOut.isEmpty, timedOut.count + unreachable.count == results.count, let port = results.first?.port else { return nil }
         return Finding(
             "smtp.port-blocked", .inconclusive, subject: domain.description,
-            message: "every MX address of \(domain) timed out on port \(port): this network probably blocks outbound port \(port)",
+            message: "every MX address of \(domain) that could be tried timed out on port \(port): this network probably blocks outbound port \(port)",
             evidence: results.map { "\($0.address):\($0.port) \($0.outcome)" },
             remedy: "Many ISPs and cloud providers (AWS, Google Cloud, Azure among them) block outbound port 25. Confirm from "
                 + "another network, for example `nc -vz <mx host> 25` from a host with port 25 open, or ask the provider "

@@ -49,6 +49,20 @@ public enum SPFRules {
         }
     }
 
+    /// True when check_host() gives permerror whatever the sender: over a limit, a broken
+    /// include or redirect, an mx term with too many records (RFC 7208 §4.6.4, §5.2, §6.1).
+    public static func givesPermerror(_ tree: SPFNode) -> Bool {
+        if tree.totalCost > lookupLimit || tree.voidLookups.count > voidLimit { return true }
+        return tree.allNodes.contains { node in
+            if node.termLookups.contains(where: { $0.mxCount > SPFLimits().mxNames }) { return true }
+            guard node.link != .root else { return false }
+            switch node.content {
+            case .none, .loop, .multiple, .invalid: return true
+            case .record, .lookupFailed, .notFollowed: return false
+            }
+        }
+    }
+
     // MARK: Record-level rules
 
     static func syntaxFinding(_ error: SPFParseError, text: String, subject: String, context: String) -> Finding {
