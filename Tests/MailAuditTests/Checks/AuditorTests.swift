@@ -207,3 +207,26 @@ import Testing
         #expect(report.findings.filter { $0.id.area == "mx" }.map(\.id.rawValue) == ["mx.lookup-cname-loop"])
     }
 }
+
+/// Guards against hostile answers that would fan out into thousands of lookups.
+@Suite struct FanOutTests {
+    @Test func onlyTheMostPreferredMXHostsAreFollowed() async throws {
+        var zone = ""
+        for index in 1...35 { zone += "example.test. MX \(index) mx\(index).example.test.\nmx\(index).example.test. A 192.0.2.\(index)\n" }
+        let resolver = try StaticResolver(zone: zone)
+        let report = await Auditor(resolver: CachingResolver(upstream: resolver)).audit(try DomainName(parsing: "example.test"))
+        let skipped = try #require(report.findings.first { $0.id == "mx.hosts-not-checked" })
+        #expect(skipped.evidence == (31...35).map { "mx\($0).example.test" })
+        #expect(report.findings.filter { $0.id == "mx.target-resolves" }.count == 30)
+        #expect(!resolver.questionsAsked.contains { $0.name.description == "mx31.example.test" })
+    }
+
+    @Test func onlyTenReportDestinationsAreChecked() async throws {
+        let rua = (1...12).map { "mailto:d@r\($0).other.test" }.joined(separator: ",")
+        let resolver = try StaticResolver(zone: "_dmarc.example.test. TXT \"v=DMARC1; p=reject; rua=\(rua)\"")
+        let report = await Auditor(resolver: CachingResolver(upstream: resolver)).audit(try DomainName(parsing: "example.test"))
+        let unchecked = try #require(report.findings.first { $0.id == "dmarc.report-destinations-not-checked" })
+        #expect(unchecked.evidence == ["r11.other.test", "r12.other.test"])
+        #expect(!resolver.questionsAsked.contains { $0.name.description.contains("r11.other.test") })
+    }
+}

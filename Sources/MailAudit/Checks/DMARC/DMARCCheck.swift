@@ -16,6 +16,8 @@ public import MailAuditRecords
 /// findings += await dmarc.findings(context: context)
 /// ```
 public struct DMARCCheck: Sendable {
+    /// At most this many report destination hosts are checked (each costs a tree walk).
+    public static let maximumDestinations = 10
     public let resolver: any Resolver
 
     public init(resolver: any Resolver) { self.resolver = resolver }
@@ -39,6 +41,9 @@ public struct DMARCCheck: Sendable {
             }
         }
         let policyOrganization = discovery.policyOrganizationalDomain
+        // A hostile record could name hundreds of hosts, each a tree walk: check the first few.
+        let unchecked = Array(hosts.dropFirst(Self.maximumDestinations))
+        hosts = Array(hosts.prefix(Self.maximumDestinations))
         let destinations = await withTaskGroup(of: (Int, DMARCReportDestination).self) { group in
             for (index, host) in hosts.enumerated() {
                 let named = uris[host] ?? []
@@ -75,7 +80,9 @@ public struct DMARCCheck: Sendable {
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        return DMARCResult(discovery: discovery, destinations: destinations)
+        var result = DMARCResult(discovery: discovery, destinations: destinations)
+        result.uncheckedDestinations = unchecked
+        return result
     }
 }
 
@@ -111,6 +118,8 @@ public struct DMARCReportDestination: Hashable, Sendable {
 public struct DMARCResult: Hashable, Sendable {
     public var discovery: DMARCDiscovery
     public var destinations: [DMARCReportDestination]
+    /// Report destination hosts past ``DMARCCheck/maximumDestinations``, not checked.
+    public var uncheckedDestinations: [DomainName] = []
 
     public init(discovery: DMARCDiscovery, destinations: [DMARCReportDestination]) {
         self.discovery = discovery
@@ -118,7 +127,18 @@ public struct DMARCResult: Hashable, Sendable {
     }
 
     /// Every DMARC finding but the one that needs SPF and DKIM.
-    public var findings: [Finding] { DMARCRules.findings(for: self) }
+    public var findings: [Finding] {
+        var findings = DMARCRules.findings(for: self)
+        if !uncheckedDestinations.isEmpty, let domain = discovery.policyDomain {
+            findings.append(Finding(
+                "dmarc.report-destinations-not-checked", .info, subject: domain.description,
+                message: "the DMARC record names \(uncheckedDestinations.count) more report destination hosts than the \(DMARCCheck.maximumDestinations) checked",
+                evidence: uncheckedDestinations.map(\.description),
+                remedy: "Few receivers send reports to more than two addresses; list only the ones you read.",
+                reference: "RFC 9989 §4.7"))
+        }
+        return findings
+    }
 
     /// Every DMARC finding, the rule against SPF and DKIM included.
     public func findings(context: DMARCContext) -> [Finding] {

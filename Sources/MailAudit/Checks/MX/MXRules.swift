@@ -67,6 +67,14 @@ public enum MXRules {
         for host in routing.hosts where host.name != .root {
             findings += hostFindings(host, domain: routing.domain, allowPrivateAddresses: allowPrivateAddresses)
         }
+        if !routing.skippedHosts.isEmpty {
+            findings.append(Finding(
+                "mx.hosts-not-checked", .warning, subject: domain,
+                message: "\(domain) has \(routing.hosts.count + routing.skippedHosts.count) MX records; only the \(routing.hosts.count) most preferred were checked",
+                evidence: routing.skippedHosts.map(\.description),
+                remedy: "Publish only the MX hosts that really receive mail; senders try few of them.",
+                reference: "RFC 5321 §5.1"))
+        }
         findings += ipv6Findings(routing)
         return findings
     }

@@ -22,6 +22,8 @@ public struct MailRouting: Hashable, Sendable {
     public var hosts: [MailHost]
     /// True when `hosts` holds the domain itself because it has no MX records.
     public var isImplicit: Bool
+    /// MX hosts past the limit, not followed.
+    public var skippedHosts: [DomainName] = []
 
     /// Every address of every host, without repeats, in host order.
     public var addresses: [(host: MailHost, address: IPAddress)] {
@@ -45,6 +47,8 @@ extension DNSRecord {
 
 /// Finds a domain's mail hosts and their addresses: MX, then A and AAAA of every target at once.
 struct MailRoutingLookup {
+    /// At most this many MX hosts are followed, by preference.
+    static let maximumHosts = 30
     let resolver: any Resolver
 
     func run(for domain: DomainName) async -> MailRouting {
@@ -61,6 +65,11 @@ struct MailRoutingLookup {
         default:
             break
         }
+        // A hostile answer can hold hundreds of MX records, each worth several lookups and a
+        // probe: only the most preferred are followed.
+        targets.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        let skipped = Array(targets.dropFirst(Self.maximumHosts).map(\.1))
+        targets = Array(targets.prefix(Self.maximumHosts))
         // Null MX and IP literals get no address lookups: neither names a host.
         let lookups = targets.filter { !$0.1.labels.isEmpty && MXRules.ipLiteral(in: $0.1) == nil }
         let resolved = await withTaskGroup(of: (DomainName, DNSAnswer, DNSAnswer).self) { group in
@@ -76,8 +85,7 @@ struct MailRoutingLookup {
             return byName
         }
         let hosts = targets
-            .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
             .map { MailHost(preference: $0.0, name: $0.1, ipv4: resolved[$0.1]?.0, ipv6: resolved[$0.1]?.1) }
-        return MailRouting(domain: domain, mxAnswer: mxAnswer, hosts: hosts, isImplicit: isImplicit)
+        return MailRouting(domain: domain, mxAnswer: mxAnswer, hosts: hosts, isImplicit: isImplicit, skippedHosts: skipped)
     }
 }
