@@ -31,8 +31,12 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
     /// How many attempts one question gets (at least 1).
     public let attempts: Int
 
+    /// Queries in flight at once, at most.
+    public static let maximumInFlight = 64
+
     private let transport: DNSTransport
     private let counters = NetworkCounters()
+    private let inFlight = InFlightLimit(NetworkResolver.maximumInFlight)
 
     /// - Parameters:
     ///   - nameservers: the servers to ask; with none, every answer is a network error.
@@ -57,6 +61,15 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             return answer
         }
         await counters.firstAttempt(question)
+        await inFlight.acquire()
+        let result = await exchange(question, answer)
+        await inFlight.release()
+        return result
+    }
+
+    /// The attempts for one question, rotating through the servers.
+    private func exchange(_ question: DNSQuestion, _ initial: DNSAnswer) async -> DNSAnswer {
+        var answer = initial
         var networkFailure: String?
         for attempt in 0..<attempts {
             if Task.isCancelled { return answer }

@@ -8,17 +8,17 @@ struct DNSOptions: ParsableArguments {
     @Option(name: .customLong("resolver"), help: "A DNS server to ask, as IP[:PORT] or [IPv6]:PORT. Repeatable. Default: /etc/resolv.conf.")
     var resolvers: [String] = []
 
-    @Option(help: "Seconds to wait for each DNS answer before retrying.")
-    var timeout: Double = 2
+    @Option(help: "Seconds to wait for each DNS answer before retrying (default 2, or resolv.conf's timeout:).")
+    var timeout: Double?
 
-    @Option(help: "Attempts per DNS question, rotating through the resolvers.")
-    var attempts: Int = 3
+    @Option(help: "Attempts per DNS question, rotating through the resolvers (default 3, or resolv.conf's attempts:).")
+    var attempts: Int?
 
     /// Every problem with these options, for the command's validate().
     var problems: [String] {
         var problems: [String] = []
-        if !(timeout > 0 && timeout <= 60) { problems.append("--timeout must be between 0 and 60 seconds") }
-        if !(1...10).contains(attempts) { problems.append("--attempts must be between 1 and 10") }
+        if let timeout, !(timeout > 0 && timeout <= 60) { problems.append("--timeout must be between 0 and 60 seconds") }
+        if let attempts, !(1...10).contains(attempts) { problems.append("--attempts must be between 1 and 10") }
         for text in resolvers {
             do { _ = try Nameserver(parsing: text) } catch { problems.append("--resolver \"\(text)\": \(error)") }
         }
@@ -28,7 +28,7 @@ struct DNSOptions: ParsableArguments {
     /// The servers to ask; exits 3 when none is configured.
     func nameservers() throws -> [Nameserver] {
         do {
-            return resolvers.isEmpty ? try ResolvConf.system() : try resolvers.map(Nameserver.init(parsing:))
+            return resolvers.isEmpty ? try ResolvConf.load().nameservers : try resolvers.map(Nameserver.init(parsing:))
         } catch {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver to ask: \(error)\n".utf8))
             throw ExitCode(3)
@@ -37,6 +37,9 @@ struct DNSOptions: ParsableArguments {
 
     /// The run's resolver: one cache in front of the network client.
     func resolver(_ nameservers: [Nameserver]) -> CachingResolver {
-        DNSClient.make(nameservers: nameservers, timeout: .milliseconds(Int(timeout * 1000)), attempts: attempts)
+        // With the system's servers, the system's own timeout and attempts apply unless overridden.
+        let system = resolvers.isEmpty ? try? ResolvConf.load() : nil
+        let wait = timeout.map { Duration.milliseconds(Int($0 * 1000)) } ?? system?.timeout ?? .seconds(2)
+        return DNSClient.make(nameservers: nameservers, timeout: wait, attempts: min(10, max(1, attempts ?? system?.attempts ?? 3)))
     }
 }

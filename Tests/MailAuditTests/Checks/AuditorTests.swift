@@ -186,6 +186,7 @@ import Testing
         ("example.test. TXT \"v=spf1 a:nx.example.test -all\"", "spf.void-lookups", .info),
         ("example.test. TXT \"v=spf1 include:other.test -all\"\nother.test. TXT \"v=spf1 foo -all\"", "spf.target-invalid", .failure),
         ("example.test. TXT \"v=spf1 include:%{d}.spf.example.test -all\"", "spf.target-not-followed", .info),
+        ("example.test. TXT \"v=spf1 include:a.test -all\"\na.test. CNAME b.test.\nb.test. CNAME a.test.", "spf.cname-loop", .failure),
         ("example.test. TXT \"v=spf1 include:a.test -all\"\na.test. TXT \"v=spf1 ip4:192.0.2.1 -all\"\na.test. TXT \"v=spf1 -all\"", "spf.target-invalid", .failure),
     ] as [(String, String, Severity)])
     func findings(zone: String, id: String, severity: Severity) async throws {

@@ -16,6 +16,12 @@ public enum SPFRules {
         let evidence = tree.answer?.evidence ?? []
         let suggested = "\(tree.domain.fqdn) IN TXT \"\(hasMailHosts ? "v=spf1 mx -all" : "v=spf1 -all")\""
         switch tree.content {
+        case .lookupFailed(.cnameLoop):
+            return [Finding(
+                "spf.cname-loop", .failure, subject: domain,
+                message: "the TXT lookup of \(domain) runs into a CNAME loop, so SPF gives an error",
+                evidence: evidence, remedy: "Remove the CNAME records that point back at each other.",
+                reference: "RFC 1034 §3.6.2, RFC 7208 §4.4")]
         case .lookupFailed(let outcome):
             return [Finding(
                 "spf.lookup-failed", .inconclusive, subject: domain,
@@ -306,6 +312,12 @@ public enum SPFRules {
                         evidence: child.answer?.evidence ?? [],
                         remedy: "Remove \(what), or correct the domain it names.",
                         reference: child.link == .redirect ? "RFC 7208 §6.1" : "RFC 7208 §5.2"))
+                case .lookupFailed(.cnameLoop):
+                    findings.append(Finding(
+                        "spf.cname-loop", .failure, subject: subject,
+                        message: "the TXT lookup of \(child.domain), named by \(place), runs into a CNAME loop",
+                        evidence: child.answer?.evidence ?? [], remedy: "Remove \(what), or fix the CNAME records of \(child.domain).",
+                        reference: "RFC 1034 §3.6.2, RFC 7208 §4.4"))
                 case .lookupFailed(let outcome):
                     findings.append(Finding(
                         "spf.target-lookup-failed", .inconclusive, subject: subject,

@@ -19,7 +19,7 @@ public struct SPFNode: Hashable, Sendable {
         case none
         case multiple([String])
         case invalid(SPFParseError, text: String)
-        /// The TXT lookup timed out or failed: inconclusive.
+        /// The TXT lookup timed out or failed (inconclusive), or ran into a CNAME loop.
         case lookupFailed(DNSOutcome)
         /// The domain is already above this node in the tree.
         case loop
@@ -138,7 +138,8 @@ struct SPFTreeLookup {
             }
         case .noData, .nxDomain: node.content = .none
         case let outcome:
-            node.content = outcome.isInconclusive ? .lookupFailed(outcome) : .none
+            // Timeouts and server failures are inconclusive; a CNAME loop is a broken name.
+            node.content = .lookupFailed(outcome)
         }
         guard let record = node.record else { return node }
 
