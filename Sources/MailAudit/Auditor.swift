@@ -92,11 +92,14 @@ public struct Auditor: Sendable {
         let dkimResult = await dkim
         findings += dkimResult.findings
         findings += await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
-        findings += smtpFindings(await probeResults, targets: routing.probeTargets, domain: domain, reverse: hostResults)
-        return DomainReport(
+        let probed = await probeResults
+        findings += smtpFindings(probed, targets: routing.probeTargets, domain: domain, reverse: hostResults)
+        var report = DomainReport(
             domain: domain, findings: findings,
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
             deadlineExceeded: Task.isCancelled)
+        report.probes = probed.map { ProbeSummary(target: $0.0, result: $0.1) }
+        return report
     }
 }
 

@@ -2,13 +2,15 @@ public import MailAuditCore
 public import Foundation
 
 /// The findings for one domain.
-public struct DomainReport: Sendable, Codable {
+public struct DomainReport: Sendable {
     public var domain: DomainName
     public var findings: [Finding]
     /// False when no DNS server answered the domain's first lookup: the audit could not be done.
     public var resolverAnswered: Bool
     /// True when the audit's deadline cut this domain short.
     public var deadlineExceeded: Bool
+    /// What each MX probe saw (empty under --no-probe).
+    public var probes: [ProbeSummary] = []
 
     public init(domain: DomainName, findings: [Finding], resolverAnswered: Bool = true, deadlineExceeded: Bool = false) {
         self.domain = domain

@@ -26,6 +26,7 @@ public enum JSONRenderer {
         var summary: SeverityCounts
         var deadlineExceeded: Bool
         var findings: [FindingJSON]
+        var probes: [ProbeSummary]
     }
 
     struct FindingJSON: Encodable {
@@ -78,7 +79,8 @@ public enum JSONRenderer {
                     findings: domain.findings.map {
                         FindingJSON(id: $0.id.rawValue, area: $0.id.area, severity: $0.severity, subject: $0.subject,
                                     message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference)
-                    })
+                    },
+                    probes: domain.probes)
             })
         return encode(document)
     }

@@ -56,6 +56,24 @@ public struct TLSProtocolVersion: RawRepresentable, Hashable, Comparable, Sendab
         default: "0x" + String(rawValue, radix: 16)
         }
     }
+
+    /// In JSON as its name ("TLSv1.3"), which is what people look for.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        let known: [TLSProtocolVersion] = [.ssl3, .tls1_0, .tls1_1, .tls1_2, .tls1_3]
+        if let version = known.first(where: { $0.description == text }) {
+            self = version
+        } else if text.hasPrefix("0x"), let value = Int(text.dropFirst(2), radix: 16) {
+            self.init(rawValue: value)
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a TLS version: \(text)"))
+        }
+    }
 }
 
 /// The facts of one X.509 certificate (RFC 5280 §4.1), copied out of OpenSSL.

@@ -1,6 +1,7 @@
 public import Foundation
 public import MailAuditCore
 public import MailAuditSMTP
+public import MailAuditTLS
 
 /// How the audit probes MX hosts on port 25 (RFC 5321, RFC 3207). No mail is ever sent.
 public struct ProbeOptions: Sendable {
@@ -82,5 +83,64 @@ extension MailRouting {
             }
         }
         return targets
+    }
+}
+
+/// What one probe saw, for the JSON report: the facts behind the `smtp.*` findings.
+public struct ProbeSummary: Hashable, Sendable, Encodable {
+    public var address: IPAddress
+    public var port: UInt16
+    public var hostNames: [DomainName]
+    /// `completed`, `refused`, `timeout`, `closed`, `rate-limited`, `rejected`, `protocol-error`,
+    /// `tls-failed` or `network-error`.
+    public var outcome: String
+    /// The outcome in words, for example "timed out at greeting".
+    public var detail: String
+    /// The stage the dialogue reached.
+    public var stage: ProbeStage
+    public var greeting: String?
+    public var offersSTARTTLS: Bool
+    public var tls: TLSFacts?
+    public var durationMs: Int
+
+    init(target: ProbeTarget, result: ProbeResult) {
+        address = target.address
+        port = result.port
+        hostNames = target.hostNames
+        outcome = switch result.outcome {
+        case .completed: "completed"
+        case .refused: "refused"
+        case .timeout: "timeout"
+        case .closed: "closed"
+        case .rateLimited: "rate-limited"
+        case .rejected: "rejected"
+        case .protocolError: "protocol-error"
+        case .tlsFailed: "tls-failed"
+        case .networkError: "network-error"
+        }
+        detail = result.outcome.description
+        stage = result.stage
+        greeting = result.greeting.map { "\($0.code) \($0.lines.first ?? "")" }
+        offersSTARTTLS = result.offersSTARTTLS
+        tls = result.tls
+        durationMs = Int(result.duration.components.seconds * 1000 + result.duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case address, port, hostNames, outcome, detail, stage, greeting, offersSTARTTLS, tls, durationMs
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encode(port, forKey: .port)
+        try container.encode(hostNames, forKey: .hostNames)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(detail, forKey: .detail)
+        try container.encode(stage, forKey: .stage)
+        try container.encode(greeting, forKey: .greeting)
+        try container.encode(offersSTARTTLS, forKey: .offersSTARTTLS)
+        try container.encode(tls, forKey: .tls)
+        try container.encode(durationMs, forKey: .durationMs)
     }
 }

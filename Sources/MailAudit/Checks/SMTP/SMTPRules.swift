@@ -96,7 +96,8 @@ public enum SMTPRules {
         }
         let chain = chainSummary(tls)
         findings.append(finding(
-            "smtp.starttls", .pass, "\(subject) offers STARTTLS: \(tls.protocolVersion), \(tls.cipher)",
+            "smtp.starttls", .pass, "\(subject) offers STARTTLS: \(tls.protocolVersion), \(tls.cipher)"
+                + (tls.leaf.map { "; certificate \($0.subject), issued by \($0.issuer), expires \(isoDay($0.notAfter))" } ?? ""),
             evidence: chain, reference: "RFC 3207"))
         if tls.protocolVersion.isDeprecated {
             findings.append(finding(
