@@ -50,7 +50,7 @@ public final class HostileSMTPListener: Sendable {
     private let requestedPort: UInt16
     private let group: any EventLoopGroup
     private let record = HostileRecord()
-    private let bound = Mutex<Bound?>(nil)
+    private let bound = RunningState<Bound>()
 
     private struct Bound {
         var channel: (any Channel)?
@@ -68,14 +68,14 @@ public final class HostileSMTPListener: Sendable {
     }
 
     deinit {
-        let state = bound.withLock { $0 }
+        let state = bound.read { $0 }
         state?.channel?.close(promise: nil)
         if let filler = state?.filler { closeDescriptor(filler) }
-        for channel in record.takeOpenConnections() { channel.close(promise: nil) }
+        for channel in record.connections.takeOpen() { channel.close(promise: nil) }
     }
 
     /// The port, or nil when it is not running.
-    public var port: UInt16? { bound.withLock { $0?.port } }
+    public var port: UInt16? { bound.read(\.port) }
 
     /// The running listener's port.
     ///
@@ -91,7 +91,7 @@ public final class HostileSMTPListener: Sendable {
     /// Every command line clients sent before any TLS, in order.
     public var commandsReceived: [String] { record.state.withLock { $0.commands } }
     /// Connections accepted so far.
-    public var connectionsAccepted: Int { record.state.withLock { $0.connections } }
+    public var connectionsAccepted: Int { record.connections.count }
 
     /// Binds the address and starts answering.
     ///
@@ -104,7 +104,7 @@ public final class HostileSMTPListener: Sendable {
             // Backlog 0 holds one connection; the filler takes it, and later SYNs are dropped.
             let listener = try ListeningSocket(address: ip, port: requestedPort, backlog: 0)
             let filler = connectFiller(ip, port: listener.port)
-            bound.withLock { $0 = Bound(channel: nil, rawListener: listener, filler: filler, port: listener.port) }
+            bound.store(Bound(channel: nil, rawListener: listener, filler: filler, port: listener.port))
             return
         }
         let behavior = self.behavior
@@ -112,15 +112,10 @@ public final class HostileSMTPListener: Sendable {
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    record.accepted(channel)
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HostileSMTPHandler(behavior: behavior, record: record))
-                    }
-                }
+                .childChannelInitializer(recordingIn: record.connections) { HostileSMTPHandler(behavior: behavior, record: record) }
                 .bind(host: address, port: Int(requestedPort)).get()
             let port = UInt16(channel.localAddress?.port ?? 0)
-            bound.withLock { $0 = Bound(channel: channel, rawListener: nil, filler: nil, port: port) }
+            bound.store(Bound(channel: channel, rawListener: nil, filler: nil, port: port))
         } catch {
             throw .socket("bind \(address) port \(requestedPort): \(error)")
         }
@@ -128,46 +123,25 @@ public final class HostileSMTPListener: Sendable {
 
     /// Closes the listener and every connection.
     public func stop() async {
-        let state = bound.withLock { state -> Bound? in
-            defer { state = nil }
-            return state
-        }
+        let state = bound.take()
         if let channel = state?.channel { try? await channel.close() }
         if let filler = state?.filler { closeDescriptor(filler) }
-        for channel in record.takeOpenConnections() { try? await channel.close() }
+        for channel in record.connections.takeOpen() { try? await channel.close() }
     }
 }
 
 /// What the connections of one listener did, shared with their handlers.
 final class HostileRecord: Sendable {
     struct State {
-        var connections = 0
         var commands: [String] = []
-        var open: [ObjectIdentifier: any Channel] = [:]
     }
 
     let state = Mutex(State())
-
-    func accepted(_ channel: any Channel) {
-        state.withLock { state in
-            state.connections += 1
-            state.open[ObjectIdentifier(channel)] = channel
-        }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
-        }
-    }
+    let connections = AcceptedConnections()
 
     func command(_ line: String) {
         state.withLock { state in
             if state.commands.count < 1000 { state.commands.append(line) }
-        }
-    }
-
-    func takeOpenConnections() -> [any Channel] {
-        state.withLock { state in
-            defer { state.open = [:] }
-            return Array(state.open.values)
         }
     }
 }

@@ -1,5 +1,4 @@
 public import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -57,7 +56,7 @@ public final class NSDServer: Sendable {
     /// How long `start()` waits for the first answer before giving up.
     public let startTimeout: Duration
 
-    private let state = Mutex<Running?>(nil)
+    private let state = RunningState<Running>()
 
     private struct Running {
         var process: Process
@@ -84,11 +83,11 @@ public final class NSDServer: Sendable {
     deinit { stop() }
 
     /// The port NSD listens on (UDP and TCP), or nil when it is not running.
-    public var port: UInt16? { state.withLock { $0?.port } }
+    public var port: UInt16? { state.read(\.port) }
 
     /// What NSD wrote to stderr so far (its log, with zone load errors).
     public var log: String {
-        guard let url = state.withLock({ $0?.stderrURL }), let data = try? Data(contentsOf: url) else { return "" }
+        guard let url = state.read(\.stderrURL), let data = try? Data(contentsOf: url) else { return "" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -110,7 +109,7 @@ public final class NSDServer: Sendable {
         var lastError = HarnessError.nsdDidNotStart(reason: "not tried", log: "")
         for _ in 0..<3 {
             let running = try await launch()
-            state.withLock { $0 = running }
+            state.store(running)
             do {
                 try await waitUntilAnswering(running)
                 return
@@ -127,23 +126,18 @@ public final class NSDServer: Sendable {
     /// Terminates NSD (SIGTERM, then SIGKILL after two seconds) and removes its directory.
     /// Safe to call more than once.
     public func stop() {
-        guard let running = state.withLock({ state -> Running? in
-            defer { state = nil }
-            return state
-        }) else { return }
-        if running.process.isRunning {
-            running.process.terminate()
-            let deadline = ContinuousClock.now + .seconds(2)
-            while running.process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-            if running.process.isRunning { kill(running.process.processIdentifier, SIGKILL) }
-        }
+        guard let running = state.take() else { return }
+        let process = running.process
+        LocalServerProcess.terminate(
+            grace: .seconds(2), isRunning: { process.isRunning }, terminate: { process.terminate() },
+            forceKill: { _ = kill(process.processIdentifier, SIGKILL) })
         if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
         try? FileManager.default.removeItem(at: running.directory)
     }
 
     private func launch() async throws(HarnessError) -> Running {
         let fileManager = FileManager.default
-        let directory = fileManager.temporaryDirectory.appendingPathComponent("mailaudit-nsd-\(UUID().uuidString)")
+        let directory = LocalServerProcess.temporaryDirectory("nsd")
         let port = try Loopback.freePort()
         let configURL = directory.appendingPathComponent("nsd.conf")
         let stdoutURL = directory.appendingPathComponent("stdout.log")
@@ -239,24 +233,12 @@ public final class NSDServer: Sendable {
     /// A shell loop that ends when NSD does; if this process dies first (killed, crashed,
     /// never stopped the server), it terminates NSD and removes its directory.
     private static func watchdog(for pid: Int32, directory: URL) async -> Process? {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = [
-            "-c",
-            """
-            while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
-            if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; rm -rf "$3"; fi
-            """,
-            "nsd-watchdog", String(getpid()), String(pid), directory.path,
-        ]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        do {
-            try await launchWithDefaultSignalMask(watchdog)
-            return watchdog
-        } catch {
-            return nil
-        }
+        await LocalServerProcess.watchdog(
+            "nsd-watchdog",
+            script: """
+                while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+                if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; rm -rf "$3"; fi
+                """,
+            arguments: [String(getpid()), String(pid), directory.path])
     }
 }

@@ -1,6 +1,5 @@
 public import Foundation
 import MailAuditCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -91,7 +90,7 @@ public final class PostfixServer: Sendable {
     /// How long `start()` waits for every listener's first line.
     public let startTimeout: Duration
 
-    private let state = Mutex<Running?>(nil)
+    private let state = RunningState<Running>()
 
     private struct Running {
         var masterPID: Int32
@@ -109,7 +108,7 @@ public final class PostfixServer: Sendable {
     deinit { stop() }
 
     /// The port every listener listens on, or nil when it is not running.
-    public var port: UInt16? { state.withLock { $0?.port } }
+    public var port: UInt16? { state.read(\.port) }
 
     /// The running server's port.
     ///
@@ -121,7 +120,7 @@ public final class PostfixServer: Sendable {
 
     /// What Postfix logged so far (DIR/maillog).
     public var log: String {
-        guard let directory = state.withLock({ $0?.directory }) else { return "" }
+        guard let directory = state.read(\.directory) else { return "" }
         return Self.readLog(directory)
     }
 
@@ -137,7 +136,7 @@ public final class PostfixServer: Sendable {
         var lastError = HarnessError.launchFailed(path: executable.path, reason: "not tried")
         for _ in 0..<3 {
             let port = try LoopbackPorts.freeTCPPort(on: addresses)
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-postfix-\(UUID().uuidString)")
+            let directory = LocalServerProcess.temporaryDirectory("postfix")
             do {
                 try writeConfiguration(in: directory, port: port)
             } catch {
@@ -162,7 +161,7 @@ public final class PostfixServer: Sendable {
                 if log.contains("in use") || log.contains("bind") { continue }
                 throw lastError
             }
-            state.withLock { $0 = Running(masterPID: pid, watchdog: watchdog, port: port, directory: directory) }
+            state.store(Running(masterPID: pid, watchdog: watchdog, port: port, directory: directory))
             do {
                 try await waitUntilGreeting(addresses: addresses, port: port)
                 return
@@ -179,10 +178,7 @@ public final class PostfixServer: Sendable {
 
     /// Stops Postfix as `postfix stop` does and removes its directory. Safe to call more than once.
     public func stop() {
-        guard let running = state.withLock({ state -> Running? in
-            defer { state = nil }
-            return state
-        }) else { return }
+        guard let running = state.take() else { return }
         Self.terminate(directory: running.directory, masterPID: running.masterPID)
         if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
     }
@@ -292,11 +288,10 @@ public final class PostfixServer: Sendable {
     /// What `postfix stop` does: SIGTERM to the master (which stops its children), a wait,
     /// then SIGKILL to the master's process group. Then the directory is removed.
     private static func terminate(directory: URL, masterPID: Int32?) {
-        if let pid = masterPID, isAlive(pid) {
-            kill(pid, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(3)
-            while isAlive(pid) && ContinuousClock.now < deadline { usleep(10_000) }
-            if isAlive(pid) { kill(-pid, SIGKILL) }
+        if let pid = masterPID {
+            LocalServerProcess.terminate(
+                grace: .seconds(3), isRunning: { isAlive(pid) }, terminate: { _ = kill(pid, SIGTERM) },
+                forceKill: { _ = kill(-pid, SIGKILL) })
         }
         try? FileManager.default.removeItem(at: directory)
     }
@@ -315,26 +310,14 @@ public final class PostfixServer: Sendable {
     /// A shell loop that ends when `stop()` removes the directory; if this process dies first,
     /// it stops the master named in the pid file (and so every smtpd) and removes the directory.
     private static func watchdog(directory: URL) async -> Process? {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = [
-            "-c",
-            """
-            while kill -0 "$1" 2>/dev/null; do [ -d "$2" ] || exit 0; sleep 0.5; done
-            pid=$(tr -d ' ' < "$2/queue/pid/master.pid" 2>/dev/null)
-            if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; sleep 2; kill -KILL -"$pid" 2>/dev/null; fi
-            rm -rf "$2"
-            """,
-            "postfix-watchdog", String(getpid()), directory.path,
-        ]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        do {
-            try await launchWithDefaultSignalMask(watchdog)
-            return watchdog
-        } catch {
-            return nil
-        }
+        await LocalServerProcess.watchdog(
+            "postfix-watchdog",
+            script: """
+                while kill -0 "$1" 2>/dev/null; do [ -d "$2" ] || exit 0; sleep 0.5; done
+                pid=$(tr -d ' ' < "$2/queue/pid/master.pid" 2>/dev/null)
+                if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; sleep 2; kill -KILL -"$pid" 2>/dev/null; fi
+                rm -rf "$2"
+                """,
+            arguments: [String(getpid()), directory.path])
     }
 }

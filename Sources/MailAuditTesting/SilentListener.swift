@@ -17,7 +17,7 @@ public final class SilentListener: Sendable {
     public let listensOnTCP: Bool
     private let group: any EventLoopGroup
     private let counters = SilentCounters()
-    private let bound = Mutex<LoopbackBinder.Bound?>(nil)
+    private let bound = RunningState<LoopbackBinder.Bound>()
 
     /// A listener for UDP, TCP or both (on the same port).
     public init(udp: Bool = true, tcp: Bool = false, group: (any EventLoopGroup)? = nil) {
@@ -27,7 +27,7 @@ public final class SilentListener: Sendable {
     }
 
     /// The port it listens on, or nil when it is not running.
-    public var port: UInt16? { bound.withLock { $0?.port } }
+    public var port: UInt16? { bound.read(\.port) }
 
     /// The running listener's port.
     ///
@@ -40,7 +40,7 @@ public final class SilentListener: Sendable {
     /// Datagrams received (and ignored) so far.
     public var datagramsReceived: Int { counters.state.withLock { $0.datagrams } }
     /// TCP connections accepted so far.
-    public var connectionsAccepted: Int { counters.state.withLock { $0.connections } }
+    public var connectionsAccepted: Int { counters.connections.count }
     /// Bytes read from TCP connections so far.
     public var bytesReceivedOverTCP: Int { counters.state.withLock { $0.tcpBytes } }
 
@@ -59,28 +59,22 @@ public final class SilentListener: Sendable {
                 }
             } : nil,
             tcp: listensOnTCP ? { [group] in
-                ServerBootstrap(group: group).childChannelInitializer { channel in
-                    counters.accepted(channel)
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(IgnoringStreamHandler(counters: counters))
-                    }
+                ServerBootstrap(group: group).childChannelInitializer(recordingIn: counters.connections) {
+                    IgnoringStreamHandler(counters: counters)
                 }
             } : nil)
-        bound.withLock { $0 = result }
+        bound.store(result)
     }
 
     /// Closes the listening sockets and every accepted connection.
     public func stop() async {
-        let result = bound.withLock { state -> LoopbackBinder.Bound? in
-            defer { state = nil }
-            return state
-        }
+        let result = bound.take()
         for channel in result?.channels ?? [] { try? await channel.close() }
-        for channel in counters.takeOpenConnections() { try? await channel.close() }
+        for channel in counters.connections.takeOpen() { try? await channel.close() }
     }
 
     deinit {
-        for channel in (bound.withLock { $0 }?.channels ?? []) + counters.takeOpenConnections() {
+        for channel in (bound.read(\.channels) ?? []) + counters.connections.takeOpen() {
             channel.close(promise: nil)
         }
     }
@@ -89,29 +83,11 @@ public final class SilentListener: Sendable {
 final class SilentCounters: Sendable {
     struct State {
         var datagrams = 0
-        var connections = 0
         var tcpBytes = 0
-        var open: [ObjectIdentifier: any Channel] = [:]
     }
 
     let state = Mutex(State())
-
-    func accepted(_ channel: any Channel) {
-        state.withLock { state in
-            state.connections += 1
-            state.open[ObjectIdentifier(channel)] = channel
-        }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
-        }
-    }
-
-    func takeOpenConnections() -> [any Channel] {
-        state.withLock { state in
-            defer { state.open = [:] }
-            return Array(state.open.values)
-        }
-    }
+    let connections = AcceptedConnections()
 }
 
 private final class IgnoringDatagramHandler: ChannelInboundHandler {

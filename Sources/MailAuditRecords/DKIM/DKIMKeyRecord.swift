@@ -87,18 +87,9 @@ public struct DKIMKeyRecord: Hashable, Sendable, CustomStringConvertible {
     ///   a non-ASCII character, a tag without "=", a bad tag name, a repeated tag, `v` that is not
     ///   first or not `DKIM1`, a missing `p=`, or a `p=` that is not base64.
     public init(parsing text: String) throws(DKIMParseError) {
-        let entries: [TagListEntry]
-        do throws(TagListError) {
-            // tag-name = ALPHA *ALNUMPUNC; ALNUMPUNC = ALPHA / DIGIT / "_"
-            entries = try TagList.parse(text) { scalar, isFirst in
-                TagList.isAlpha(scalar) || (!isFirst && (TagList.isDigit(scalar) || scalar == "_"))
-            }
-        } catch {
-            switch error {
-            case .nonASCII(let scalar, let offset): throw DKIMParseError(tag: "", offset: offset, reason: .nonASCII(scalar))
-            case .missingEquals(let segment, let offset): throw DKIMParseError(tag: segment, offset: offset, reason: .missingEquals)
-            case .badName(let name, let offset): throw DKIMParseError(tag: name, offset: offset, reason: .badTagName)
-            }
+        // tag-name = ALPHA *ALNUMPUNC; ALNUMPUNC = ALPHA / DIGIT / "_"
+        let entries = try TagList.parse(text, reporting: DKIMParseError.self) { scalar, isFirst in
+            TagList.isAlpha(scalar) || (!isFirst && (TagList.isDigit(scalar) || scalar == "_"))
         }
         var publicKey: [UInt8]?
         self.init(publicKey: [])
@@ -149,20 +140,10 @@ public struct DKIMKeyRecord: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A tag of a key record that RFC 6376 does not define, kept as written.
-public struct DKIMTag: Hashable, Sendable, CustomStringConvertible {
-    public var name: String
-    public var value: String
-
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
-    }
-
-    public var description: String { "\(name)=\(value)" }
-}
+public typealias DKIMTag = TagListTag
 
 /// Why a DKIM key record could not be parsed, and where (RFC 6376 §3.2, §3.6.1).
-public struct DKIMParseError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct DKIMParseError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
     /// The tag name as written ("" when the problem is not in a tag).
     public var tag: String
     /// 0-based character offset of the problem in the record text.
@@ -175,7 +156,7 @@ public struct DKIMParseError: Error, Hashable, Sendable, CustomStringConvertible
         self.reason = reason
     }
 
-    public enum Reason: Hashable, Sendable, CustomStringConvertible {
+    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
         case nonASCII(Unicode.Scalar)
         case missingEquals
         /// A name that is not `ALPHA *(ALPHA / DIGIT / "_")`.
@@ -206,9 +187,7 @@ public struct DKIMParseError: Error, Hashable, Sendable, CustomStringConvertible
         }
     }
 
-    public var description: String {
-        (tag.isEmpty ? "offset \(offset)" : "tag \"\(tag)\" at offset \(offset)") + ": \(reason)"
-    }
+    public var description: String { located }
 }
 
 /// DKIM selectors: names under `_domainkey` (RFC 6376 §3.1).

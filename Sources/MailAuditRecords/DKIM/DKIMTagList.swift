@@ -17,6 +17,58 @@ enum TagListError: Error, Hashable, Sendable {
     case badName(String, offset: Int)
 }
 
+/// A tag of a tag-list record kept as written: one the record's standard does not define, or
+/// (for DMARC) one it has removed. DKIM keeps the name as written, DMARC lower-cases it.
+public struct TagListTag: Hashable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    public var description: String { "\(name)=\(value)" }
+}
+
+/// The reasons a tag-list record's parser gives for the problems of the tag-list syntax itself;
+/// the cases of ``DKIMParseError/Reason`` and ``DMARCParseError/Reason`` of the same names.
+protocol TagListSyntaxReason: CustomStringConvertible {
+    /// A character outside printable ASCII and whitespace.
+    static func nonASCII(_ scalar: Unicode.Scalar) -> Self
+    /// A tag with no "=".
+    static var missingEquals: Self { get }
+    /// A tag name the record's grammar does not allow.
+    static var badTagName: Self { get }
+}
+
+/// Why a tag-list record could not be parsed, and where: ``DKIMParseError``, ``DMARCParseError``.
+protocol TagListRecordError: Error {
+    associatedtype Reason: TagListSyntaxReason
+    /// The tag name as written ("" when the problem is not in a tag).
+    var tag: String { get }
+    /// 0-based character offset of the problem in the record text.
+    var offset: Int { get }
+    var reason: Reason { get }
+    init(tag: String, offset: Int, reason: Reason)
+}
+
+extension TagListRecordError {
+    /// The record's error for a tag-list that could not be split into tags.
+    init(_ error: TagListError) {
+        switch error {
+        case .nonASCII(let scalar, let offset): self.init(tag: "", offset: offset, reason: .nonASCII(scalar))
+        case .missingEquals(let segment, let offset): self.init(tag: segment, offset: offset, reason: .missingEquals)
+        case .badName(let name, let offset): self.init(tag: name, offset: offset, reason: .badTagName)
+        }
+    }
+
+    /// `tag "p" at offset 12: reason`, or `offset 3: reason` when the problem is not in a tag.
+    var located: String {
+        (tag.isEmpty ? "offset \(offset)" : "tag \"\(tag)\" at offset \(offset)") + ": \(reason)"
+    }
+}
+
 /// The "tag=value" list syntax shared by DKIM key records (RFC 6376 §3.2) and DMARC records,
 /// which "follow the extensible tag-value syntax for DNS-based key records defined in DKIM"
 /// (RFC 9989 §4.7).
@@ -55,6 +107,17 @@ enum TagList {
                 offset: nameRange.lowerBound, valueOffset: valueRange.lowerBound))
         }
         return entries
+    }
+
+    /// ``parse(_:isNameCharacter:)``, throwing a record's own error (`Failure`) for the problems of the syntax.
+    static func parse<Failure: TagListRecordError>(
+        _ text: String, reporting _: Failure.Type, isNameCharacter: (Unicode.Scalar, _ isFirst: Bool) -> Bool
+    ) throws(Failure) -> [TagListEntry] {
+        do throws(TagListError) {
+            return try parse(text, isNameCharacter: isNameCharacter)
+        } catch {
+            throw Failure(error)
+        }
     }
 
     private static func trimmed(_ scalars: [Unicode.Scalar], _ range: Range<Int>) -> Range<Int> {

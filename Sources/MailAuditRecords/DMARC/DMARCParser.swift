@@ -16,17 +16,8 @@ extension DMARCRecord {
     ///   an empty value, a repeated tag, or a value the tag does not allow (a bad policy, flag,
     ///   reporting URI or `fo` option).
     public init(parsing text: String) throws(DMARCParseError) {
-        let entries: [TagListEntry]
-        do throws(TagListError) {
-            // dmarc-tag = 1*ALPHA equals 1*dmarc-value
-            entries = try TagList.parse(text) { scalar, _ in TagList.isAlpha(scalar) }
-        } catch {
-            switch error {
-            case .nonASCII(let scalar, let offset): throw DMARCParseError(tag: "", offset: offset, reason: .nonASCII(scalar))
-            case .missingEquals(let segment, let offset): throw DMARCParseError(tag: segment, offset: offset, reason: .missingEquals)
-            case .badName(let name, let offset): throw DMARCParseError(tag: name, offset: offset, reason: .badTagName)
-            }
-        }
+        // dmarc-tag = 1*ALPHA equals 1*dmarc-value
+        let entries = try TagList.parse(text, reporting: DMARCParseError.self) { scalar, _ in TagList.isAlpha(scalar) }
         // dmarc-version = "v" equals %s"DMARC1", first and at the very start (RFC 9989 §4.7 "v").
         guard let version = entries.first, version.offset == 0, version.name.lowercasedASCII == "v", version.value == "DMARC1"
         else { throw DMARCParseError(tag: entries.first?.name ?? "", offset: 0, reason: .notDMARCVersion) }
@@ -98,7 +89,7 @@ extension DMARCRecord {
 }
 
 /// Why a DMARC record could not be parsed, and where (RFC 9989 §4.8).
-public struct DMARCParseError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct DMARCParseError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
     /// The tag name as written ("" before the first tag).
     public var tag: String
     /// 0-based character offset of the problem in the record text.
@@ -111,7 +102,7 @@ public struct DMARCParseError: Error, Hashable, Sendable, CustomStringConvertibl
         self.reason = reason
     }
 
-    public enum Reason: Hashable, Sendable, CustomStringConvertible {
+    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
         /// The record does not start with `v=DMARC1` (RFC 9989 §4.7 "v").
         case notDMARCVersion
         /// A character outside printable ASCII.
@@ -150,9 +141,7 @@ public struct DMARCParseError: Error, Hashable, Sendable, CustomStringConvertibl
         }
     }
 
-    public var description: String {
-        (tag.isEmpty ? "offset \(offset)" : "tag \"\(tag)\" at offset \(offset)") + ": \(reason)"
-    }
+    public var description: String { located }
 }
 
 extension StringProtocol {

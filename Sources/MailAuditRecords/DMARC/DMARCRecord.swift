@@ -125,15 +125,6 @@ public enum DMARCFailureOption: String, Hashable, Sendable, CaseIterable {
 }
 
 /// A tag kept as written: a removed tag (`pct`, `rf`, `ri`) or one DMARC does not define.
-public struct DMARCTag: Hashable, Sendable, CustomStringConvertible {
-    /// The name, lower-cased.
-    public var name: String
-    public var value: String
-
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
-    }
-
-    public var description: String { "\(name)=\(value)" }
-}
+///
+/// The parser lower-cases the name.
+public typealias DMARCTag = TagListTag

@@ -30,21 +30,11 @@ public struct DMARCRecordSelection: Hashable, Sendable {
         self.init(texts: records.compactMap(\.data.joinedText))
     }
 
-    public enum Outcome: Hashable, Sendable {
-        /// No DMARC record.
-        case none
-        case record(String)
-        /// More than one: all are discarded.
-        case multiple([String])
-    }
+    /// `.none`: no DMARC record; `.record`: exactly one; `.multiple`: more than one, and all are discarded.
+    public typealias Outcome = RecordSelectionOutcome
 
-    public var outcome: Outcome {
-        switch candidates.count {
-        case 0: .none
-        case 1: .record(candidates[0])
-        default: .multiple(candidates)
-        }
-    }
+    /// None, one, or several DMARC records.
+    public var outcome: Outcome { Outcome(candidates: candidates) }
 
     /// `"v" *WSP "=" *WSP "DMARC1"` then the end, whitespace or ";" (RFC 9989 §4.8).
     public static func isDMARC(_ text: String) -> Bool {

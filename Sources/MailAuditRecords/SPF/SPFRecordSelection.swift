@@ -35,27 +35,16 @@ public struct SPFRecordSelection: Hashable, Sendable {
         self.init(txtStrings: records.compactMap { if case .txt(let strings) = $0.data { strings } else { nil } })
     }
 
-    /// What the selection found.
-    public enum Outcome: Hashable, Sendable {
-        /// No record starts with `v=spf1`: check_host() returns "none" (§4.5).
-        case none
-        /// Exactly one SPF record.
-        case record(String)
-        /// More than one: check_host() returns "permerror" (§4.5).
-        case multiple([String])
-    }
+    /// What the selection found. `.none`: no record starts with `v=spf1`, and check_host()
+    /// returns "none"; `.record`: exactly one SPF record; `.multiple`: more than one, and
+    /// check_host() returns "permerror" (§4.5).
+    public typealias Outcome = RecordSelectionOutcome
 
     /// None, one, or several SPF records.
-    public var outcome: Outcome {
-        switch candidates.count {
-        case 0: .none
-        case 1: .record(candidates[0])
-        default: .multiple(candidates)
-        }
-    }
+    public var outcome: Outcome { Outcome(candidates: candidates) }
 
     /// The single SPF record, or nil when there is none or more than one.
-    public var selected: String? { candidates.count == 1 ? candidates[0] : nil }
+    public var selected: String? { outcome.selected }
 
     /// `v=spf1` in any case, then a space or the end (§4.5).
     static func isSPF(_ bytes: [UInt8]) -> Bool {
