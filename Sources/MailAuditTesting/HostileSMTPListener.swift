@@ -266,7 +266,7 @@ private final class HostileSMTPHandler: ChannelInboundHandler {
 private func connectFiller(_ address: IPAddress, port: UInt16) -> Int32? {
     let descriptor = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { return nil }
-    guard withSockaddr(address, port: port, { connect(descriptor, $0, $1) }) == 0 else {
+    guard address.withSocketAddress(port: port, { connect(descriptor, $0, $1) }) == 0 else {
         closeDescriptor(descriptor)
         return nil
     }

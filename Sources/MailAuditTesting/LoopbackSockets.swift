@@ -62,7 +62,7 @@ public enum LoopbackPorts {
         var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withSockaddr(address, port: port) { connect(descriptor, $0, $1) } == 0
+        let connected = address.withSocketAddress(port: port) { connect(descriptor, $0, $1) } == 0
         guard connected else { return nil }
         guard readLine else { return "" }
         var received: [UInt8] = []
@@ -92,7 +92,7 @@ final class ListeningSocket: Sendable {
             var one: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
-        guard withSockaddr(address, port: port, { bind(descriptor, $0, $1) }) == 0, listen(descriptor, backlog) == 0 else {
+        guard address.withSocketAddress(port: port, { bind(descriptor, $0, $1) }) == 0, listen(descriptor, backlog) == 0 else {
             let reason = errnoText()
             close(descriptor)
             throw .socket("bind(\(address) port \(port)): \(reason)")
@@ -113,21 +113,3 @@ final class ListeningSocket: Sendable {
     deinit { close(descriptor) }
 }
 
-/// Calls `body` with a sockaddr for `address`:`port`.
-func withSockaddr<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    switch address {
-    case .v4(let bytes):
-        var storage = SocketAddressV4(host: bytes, port: port).storage
-        return withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    case .v6(let bytes):
-        var storage = sockaddr_in6()
-        storage.sin6_family = sa_family_t(AF_INET6)
-        storage.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &storage.sin6_addr) { $0.copyBytes(from: bytes.prefix(16)) }
-        return withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
-    }
-}

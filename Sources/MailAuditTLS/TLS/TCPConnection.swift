@@ -49,7 +49,7 @@ public final class TCPConnection: ByteStream {
         }
         var one: Int32 = 1
         _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let result = withSocketAddress(address, port: port) { pointer, length in
+        let result = address.withSocketAddress(port: port) { pointer, length in
             systemConnect(descriptor, pointer, length)
         }
         if result != 0 {
@@ -183,28 +183,6 @@ func waitForSocket(_ descriptor: Int32, events: Int16, deadline: ContinuousClock
         if result == 0 { continue }
         if errno == EINTR { continue }
         return .failed(errno)
-    }
-}
-
-/// Calls `body` with a sockaddr_in or sockaddr_in6 for `address`:`port`.
-func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    switch address {
-    case .v4(let bytes):
-        var storage = sockaddr_in()
-        storage.sin_family = sa_family_t(AF_INET)
-        storage.sin_port = port.bigEndian
-        withUnsafeMutableBytes(of: &storage.sin_addr) { $0.copyBytes(from: bytes.prefix(4)) }
-        return withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    case .v6(let bytes):
-        var storage = sockaddr_in6()
-        storage.sin6_family = sa_family_t(AF_INET6)
-        storage.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &storage.sin6_addr) { $0.copyBytes(from: bytes.prefix(16)) }
-        return withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
     }
 }
 
