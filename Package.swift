@@ -39,8 +39,9 @@ let package = Package(
             swiftSettings: strict),
         // The only user of COpenSSL: TLS over a socket, certificate facts, public keys.
         .target(name: "MailAuditTLS", dependencies: ["MailAuditCore", "COpenSSL"], swiftSettings: strict),
-        // The SMTP client dialogue (EHLO, STARTTLS, AUTH later) over plain sockets and MailAuditTLS.
-        .target(name: "MailAuditSMTP", dependencies: ["MailAuditCore", "MailAuditTLS"], swiftSettings: strict),
+        // The SMTP session (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) over plain sockets and MailAuditTLS.
+        // Replies, capabilities and the reply-code table are pure values in MailAuditRecords/SMTP.
+        .target(name: "MailAuditSMTP", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditTLS"], swiftSettings: strict),
         // Checks, the auditor and the renderers.
         .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP"], swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.

@@ -3,17 +3,17 @@ import Synchronization
 
 /// Runs blocking work on threads of its own, never on Swift's cooperative pool, with at
 /// most `limit` threads at once; callers beyond the limit wait (suspended, not blocking).
-final class DedicatedThreads: Sendable {
-    let limit: Int
+public final class DedicatedThreads: Sendable {
+    public let limit: Int
     private let state: Mutex<(free: Int, waiters: [CheckedContinuation<Void, Never>])>
 
-    init(limit: Int) {
+    public init(limit: Int) {
         self.limit = max(1, limit)
         state = Mutex((max(1, limit), []))
     }
 
     /// Runs `work` on a new thread once a slot is free, and returns its result.
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await acquire()
         defer { release() }
         return await withCheckedContinuation { continuation in

@@ -1,4 +1,7 @@
+public import MailAuditCore
+public import MailAuditRecords
 public import MailAuditTLS
+import Foundation
 
 /// A synchronous SMTP client dialogue over a ``ByteStream``: read replies, send commands,
 /// upgrade to TLS, with a deadline on every call and bounded lines and replies.
@@ -25,6 +28,8 @@ public final class SMTPClient {
     private var buffer: [UInt8] = []
     private let started = ContinuousClock.now
     private var transcriptCut = false
+    /// Texts never written to the transcript: each secret, and its base64 forms in SASL.
+    private var scrubbed: [String] = []
 
     public init(stream: any ByteStream, limits: SMTPLimits = SMTPLimits(), maximumTranscriptLines: Int = 1000) {
         self.stream = stream
@@ -100,6 +105,26 @@ public final class SMTPClient {
         return facts
     }
 
+    /// Makes sure `secret` never reaches the transcript, as itself or base64-encoded with the
+    /// user name as SASL PLAIN and LOGIN send it, whatever line it turns up in.
+    public func neverRecord(_ secret: Secret, user: String = "") {
+        let value = secret.revealed
+        guard !value.isEmpty else { return }
+        let forms = [
+            value, Data(value.utf8).base64EncodedString(),
+            Data(("\0" + user + "\0" + value).utf8).base64EncodedString(),
+        ]
+        scrubbed += forms.filter { $0.count >= 2 && !scrubbed.contains($0) }
+    }
+
+    /// Writes raw bytes (a message body prepared by ``SMTPMessageData``), noting only their size.
+    ///
+    /// - Throws: the stream errors of ``send(_:secret:deadline:)``.
+    public func write(_ bytes: [UInt8], describedAs summary: String, deadline: ContinuousClock.Instant) throws(SMTPClientError) {
+        record(.client, summary)
+        do { try stream.write(bytes, deadline: deadline) } catch { throw SMTPClientError(error) }
+    }
+
     /// Adds a note line to the transcript.
     public func note(_ text: String) { record(.note, text) }
 
@@ -150,6 +175,10 @@ public final class SMTPClient {
             transcript.append(TranscriptLine(.note, "transcript cut at \(maximumTranscriptLines) lines", at: .now - started))
             return
         }
+        var text = text
+        for secret in scrubbed where text.contains(secret) {
+            text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        }
         transcript.append(TranscriptLine(direction, text, at: .now - started))
     }
 }
@@ -168,6 +197,9 @@ public enum SMTPClientError: Error, Hashable, Sendable, CustomStringConvertible 
     case network(String)
     /// The command cannot be sent as given.
     case invalidCommand(String)
+    /// The session would not send credentials: the reason (no TLS, an unverified certificate,
+    /// no usable mechanism). Nothing was sent.
+    case credentialsWithheld(String)
 
     init(_ error: StreamError) {
         switch error {
@@ -185,6 +217,7 @@ public enum SMTPClientError: Error, Hashable, Sendable, CustomStringConvertible 
         case .tls(let failure): failure.description
         case .network(let reason): reason
         case .invalidCommand(let command): "invalid command: \(command)"
+        case .credentialsWithheld(let reason): "credentials not sent: \(reason)"
         }
     }
 }

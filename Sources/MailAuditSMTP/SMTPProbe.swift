@@ -1,47 +1,7 @@
 public import Foundation
 public import MailAuditCore
+public import MailAuditRecords
 public import MailAuditTLS
-
-/// How the probe secures the session.
-public enum SMTPSecurity: String, Hashable, Sendable, Codable {
-    /// Plain SMTP, upgraded with STARTTLS when the server offers it (RFC 3207): port 25, 587.
-    case startTLS
-    /// TLS from the first byte (RFC 8314 §3.3): port 465.
-    case implicitTLS
-    /// Plain SMTP only: STARTTLS is not attempted even when offered.
-    case plain
-}
-
-/// The time allowed for each stage of a probe, and for the whole probe.
-///
-/// RFC 5321 §4.5.3.2 asks a mail client to wait minutes (5 for the greeting); an auditor
-/// waits less, but long enough for greeting tarpits, which commonly hold the banner for
-/// 10–30 seconds.
-public struct SMTPTimeouts: Hashable, Sendable {
-    /// TCP connection establishment.
-    public var connect: Duration
-    /// The 220 greeting (RFC 5321 §4.5.3.2.1).
-    public var greeting: Duration
-    /// Each command's reply: EHLO, STARTTLS, QUIT.
-    public var command: Duration
-    /// The TLS handshake.
-    public var tlsHandshake: Duration
-    /// The whole probe, whatever the stages; no probe outlives it.
-    public var total: Duration
-
-    public init(
-        connect: Duration = .seconds(10), greeting: Duration = .seconds(45), command: Duration = .seconds(30),
-        tlsHandshake: Duration = .seconds(30), total: Duration = .seconds(120)
-    ) {
-        self.connect = connect
-        self.greeting = greeting
-        self.command = command
-        self.tlsHandshake = tlsHandshake
-        self.total = total
-    }
-
-    public static let `default` = SMTPTimeouts()
-}
 
 /// The stages of a probe, in order. A result's stage is the one it ended in.
 public enum ProbeStage: String, Hashable, Sendable, Codable, CustomStringConvertible {
@@ -221,9 +181,11 @@ struct ProbeDialogue: Sendable {
         var result = ProbeResult(address: address, port: port, hostName: hostName, security: security, outcome: .completed, stage: .connect)
         defer { result.duration = .now - started }
 
-        let connection: TCPConnection
+        let endpoint = SMTPEndpoint(address: address, port: port, hostName: hostName, security: security)
+        let session: SMTPSession
         do {
-            connection = try TCPConnection.connect(to: address, port: port, timeout: min(timeouts.connect, deadline - .now))
+            session = try SMTPSession.connect(
+                to: endpoint, ehloName: ehloName, tls: tls, timeouts: timeouts, limits: limits, deadline: deadline)
         } catch {
             result.outcome = switch error {
             case .refused: .refused
@@ -234,69 +196,63 @@ struct ProbeDialogue: Sendable {
             result.duration = .now - started
             return result
         }
-        let client = SMTPClient(stream: connection, limits: limits)
-        client.note("connected to \(address) port \(port)")
         do {
-            try converse(client, &result, deadline: deadline)
+            try converse(session, &result)
             if result.outcome == .completed { result.stage = .done }
         } catch {
             result.outcome = outcome(of: error, at: result.stage)
-            client.note("\(result.outcome)")
+            session.client.note("\(result.outcome)")
         }
-        client.close()
-        result.transcript = client.transcript
+        session.close()
+        result.transcript = session.client.transcript
         result.duration = .now - started
         return result
     }
 
     /// The dialogue; throws at the first error, with `result.stage` saying where.
-    private func converse(_ client: SMTPClient, _ result: inout ProbeResult, deadline: ContinuousClock.Instant) throws(SMTPClientError) {
-        func until(_ timeout: Duration) -> ContinuousClock.Instant { min(.now + timeout, deadline) }
-
+    private func converse(_ session: SMTPSession, _ result: inout ProbeResult) throws(SMTPClientError) {
         if security == .implicitTLS {
             result.stage = .tlsHandshake
-            result.tls = try client.startTLS(configuration: tls, deadline: until(timeouts.tlsHandshake))
+            result.tls = try session.startImplicitTLS()
         }
         result.stage = .greeting
-        let greeting = try client.readReply(deadline: until(timeouts.greeting))
+        let greeting = try session.readGreeting()
         result.greeting = greeting
-        guard greeting.code == 220 else { return refuse(greeting, client, &result, deadline: deadline) }
+        guard greeting.code == 220 else { return refuse(greeting, session, &result) }
 
         result.stage = .ehlo
-        let ehlo = try client.command("EHLO \(ehloName)", deadline: until(timeouts.command))
-        guard ehlo.code == 250 else { return refuse(ehlo, client, &result, deadline: deadline) }
-        let capabilities = SMTPCapabilities(ehloReply: ehlo)
+        let ehlo = try session.ehlo()
+        guard ehlo.code == 250, let capabilities = session.capabilities else { return refuse(ehlo, session, &result) }
         result.capabilities = capabilities
 
         if security == .startTLS && capabilities.supportsSTARTTLS {
             result.stage = .startTLS
-            let reply = try client.command("STARTTLS", deadline: until(timeouts.command))
+            let reply: SMTPReply
+            do { reply = try session.startTLS() } catch {
+                if case .tls = error { result.stage = .tlsHandshake }
+                throw error
+            }
             result.startTLSReply = reply
-            guard reply.code == 220 else { return refuse(reply, client, &result, deadline: deadline) }
-            result.stage = .tlsHandshake
-            result.tls = try client.startTLS(configuration: tls, deadline: until(timeouts.tlsHandshake))
+            guard reply.code == 220 else { return refuse(reply, session, &result) }
+            result.tls = session.tls
             // RFC 3207 §4.2: forget the old capabilities and ask again over TLS.
             result.stage = .ehloAfterTLS
-            let again = try client.command("EHLO \(ehloName)", deadline: until(timeouts.command))
-            guard again.code == 250 else { return refuse(again, client, &result, deadline: deadline) }
-            result.capabilitiesAfterTLS = SMTPCapabilities(ehloReply: again)
+            let again = try session.ehlo()
+            guard again.code == 250 else { return refuse(again, session, &result) }
+            result.capabilitiesAfterTLS = session.capabilities
         }
 
         result.stage = .quit
-        do {
-            _ = try client.command("QUIT", deadline: until(timeouts.command))
-        } catch {
-            // Everything was seen already; a server that drops the connection at QUIT is common.
-            client.note("QUIT: \(error)")
-        }
+        // Everything was seen already; a server that drops the connection at QUIT is only noted.
+        session.quit()
     }
 
     /// Records a refusing reply as the outcome and says goodbye, except after 421: the server
     /// is closing the channel already (RFC 5321 §3.8).
-    private func refuse(_ reply: SMTPReply, _ client: SMTPClient, _ result: inout ProbeResult, deadline: ContinuousClock.Instant) {
+    private func refuse(_ reply: SMTPReply, _ session: SMTPSession, _ result: inout ProbeResult) {
         result.outcome = reply.indicatesRateLimiting ? .rateLimited(reply) : .rejected(reply)
         guard reply.code != 421 else { return }
-        _ = try? client.command("QUIT", deadline: min(.now + min(timeouts.command, .seconds(2)), deadline))
+        _ = try? session.client.command("QUIT", deadline: session.until(min(timeouts.command, .seconds(2))))
     }
 
     private func outcome(of error: SMTPClientError, at stage: ProbeStage) -> ProbeOutcome {
@@ -309,6 +265,7 @@ struct ProbeDialogue: Sendable {
         case .tls(.handshakeFailed(let reason)), .tls(.configuration(let reason)): .tlsFailed(reason)
         case .network(let reason): .networkError(reason)
         case .invalidCommand(let command): .protocolError("cannot send \(command)")
+        case .credentialsWithheld(let reason): .protocolError(reason)
         }
     }
 }

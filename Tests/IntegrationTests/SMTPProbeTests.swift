@@ -1,5 +1,6 @@
 import Foundation
 import MailAuditCore
+import MailAuditRecords
 import MailAuditSMTP
 import MailAuditTLS
 import MailAuditTesting

@@ -1,5 +1,6 @@
 import Foundation
 import MailAudit
+import MailAuditRecords
 import MailAuditSMTP
 import MailAuditTLS
 import Testing

@@ -1,4 +1,4 @@
-import MailAuditSMTP
+import MailAuditRecords
 import Testing
 
 /// EHLO capability parsing (RFC 5321 §4.1.1.1).

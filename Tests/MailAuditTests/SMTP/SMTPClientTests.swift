@@ -1,3 +1,4 @@
+import MailAuditRecords
 import MailAuditSMTP
 import MailAuditTLS
 import Testing

@@ -1,4 +1,4 @@
-import MailAuditSMTP
+import MailAuditRecords
 import Testing
 
 /// Reply parsing (RFC 5321 §4.2): multi-line replies, bad codes, limits.
@@ -74,7 +74,7 @@ struct SMTPReplyTests {
         ("220 3.1.1 not a class", nil),
     ] as [(String, String?)])
     func enhancedStatusCode(text: String, expected: String?) throws {
-        #expect(try SMTPReply(parsing: text).enhancedStatusCode == expected)
+        #expect(try SMTPReply(parsing: text).enhancedStatusCode?.description == expected)
     }
 
     /// A server saying it is busy makes the probe inconclusive, not failed.

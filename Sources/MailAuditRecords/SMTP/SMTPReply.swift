@@ -57,13 +57,13 @@ public struct SMTPReply: Hashable, Sendable, Codable, CustomStringConvertible {
     /// 5yz: a permanent failure.
     public var isPermanentFailure: Bool { (500..<600).contains(code) }
 
-    /// The enhanced status code at the start of the first line (RFC 3463 §2), for example "4.7.0".
-    public var enhancedStatusCode: String? {
-        guard let first = lines.first?.split(separator: " ", maxSplits: 1).first else { return nil }
-        let parts = first.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let klass = parts.first, ["2", "4", "5"].contains(klass),
-              parts.dropFirst().allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) }) else { return nil }
-        return String(first)
+    /// The enhanced status code at the start of the first line (RFC 3463 §2, RFC 2034 §4),
+    /// for example 4.7.0 in "454 4.7.0 TLS not available"; nil when the text has none, or its
+    /// class disagrees with the reply code's first digit (RFC 3463 §2: they must agree).
+    public var enhancedStatusCode: EnhancedStatusCode? {
+        guard let first = lines.first?.split(separator: " ", maxSplits: 1).first,
+              let code = EnhancedStatusCode(String(first)), code.klass.rawValue == self.code / 100 else { return nil }
+        return code
     }
 
     /// True when the server says it is busy or limiting this client, so the probe is
@@ -197,8 +197,4 @@ public enum SMTPReplyError: Error, Hashable, Sendable, CustomStringConvertible {
         case .textAfterLastLine: "text after the reply's last line"
         }
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }
