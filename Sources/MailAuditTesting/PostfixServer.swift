@@ -46,6 +46,8 @@ public final class PostfixServer: Sendable {
             case plain
             /// Every connection is greeted with 421 and closed.
             case busy
+
+            var isImplicitTLS: Bool { if case .implicitTLS = self { true } else { false } }
         }
 
         /// A label for messages, for example "expired".
@@ -93,10 +95,8 @@ public final class PostfixServer: Sendable {
     private let state = RunningState<Running>()
 
     private struct Running {
-        var masterPID: Int32
-        var watchdog: Process?
+        var instance: PostfixInstance
         var port: UInt16
-        var directory: URL
     }
 
     public init(listeners: [Listener], executable: URL = URL(fileURLWithPath: "/usr/sbin/postfix"), startTimeout: Duration = .seconds(20)) {
@@ -120,8 +120,7 @@ public final class PostfixServer: Sendable {
 
     /// What Postfix logged so far (DIR/maillog).
     public var log: String {
-        guard let directory = state.read(\.directory) else { return "" }
-        return Self.readLog(directory)
+        state.read(\.instance)?.log ?? ""
     }
 
     /// Writes the configuration, starts Postfix and waits until each listener sends its
@@ -143,34 +142,17 @@ public final class PostfixServer: Sendable {
                 try? FileManager.default.removeItem(at: directory)
                 throw .launchFailed(path: executable.path, reason: "cannot write the configuration: \(error)")
             }
-            // The watchdog starts first, so that a test process killed during `postfix start` leaves nothing behind.
-            let watchdog = await Self.watchdog(directory: directory)
-            let result: ProcessResult
-            do {
-                result = try await runProcess(executable, ["-c", directory.path, "start"], timeout: .seconds(30))
-            } catch {
-                try? FileManager.default.removeItem(at: directory)
-                watchdog?.terminate()
-                throw error
+            let endpoints = zip(listeners, addresses).map { listener, address in
+                PostfixInstance.Endpoint(name: listener.name, address: address, port: port, greetsAfterTLS: listener.mode.isImplicitTLS)
             }
-            guard result.exitCode == 0, let pid = Self.masterPID(directory) else {
-                let log = Self.readLog(directory)
-                Self.terminate(directory: directory, masterPID: Self.masterPID(directory))
-                watchdog?.terminate()
-                lastError = .launchFailed(path: executable.path, reason: "postfix start: \(result)\n--- maillog ---\n\(log)")
-                if log.contains("in use") || log.contains("bind") { continue }
-                throw lastError
-            }
-            state.store(Running(masterPID: pid, watchdog: watchdog, port: port, directory: directory))
             do {
-                try await waitUntilGreeting(addresses: addresses, port: port)
+                let instance = try await PostfixInstance.launch(
+                    executable: executable, directory: directory, endpoints: endpoints, timeout: startTimeout)
+                state.store(Running(instance: instance, port: port))
                 return
             } catch {
-                let log = self.log
-                stop()
-                lastError = .launchFailed(path: executable.path, reason: "\(error)\n--- maillog ---\n\(log)")
-                if log.contains("in use") { continue }
-                throw lastError
+                lastError = error.error
+                if !error.portClash { throw lastError }
             }
         }
         throw lastError
@@ -178,89 +160,39 @@ public final class PostfixServer: Sendable {
 
     /// Stops Postfix as `postfix stop` does and removes its directory. Safe to call more than once.
     public func stop() {
-        guard let running = state.take() else { return }
-        Self.terminate(directory: running.directory, masterPID: running.masterPID)
-        if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
-    }
-
-    private func waitUntilGreeting(addresses: [IPAddress], port: UInt16) async throws(HarnessError) {
-        let deadline = ContinuousClock.now + startTimeout
-        for (listener, address) in zip(listeners, addresses) {
-            while true {
-                if case .implicitTLS = listener.mode {
-                    // It greets only after a TLS handshake: accepting the connection is enough.
-                    if await LoopbackPorts.accepts(address, port: port) { break }
-                } else if let line = await LoopbackPorts.firstLine(from: address, port: port, timeout: .seconds(2)),
-                          line.hasPrefix("220") || line.hasPrefix("421") { break }
-                guard ContinuousClock.now < deadline else {
-                    throw .launchFailed(path: executable.path, reason: "listener \(listener.name) on \(listener.address) port \(port) never greeted")
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
+        state.take()?.instance.stop()
     }
 
     private func writeConfiguration(in directory: URL, port: UInt16) throws {
-        let fileManager = FileManager.default
-        let queue = directory.appendingPathComponent("queue")
-        let data = directory.appendingPathComponent("data")
-        try fileManager.createDirectory(at: queue, withIntermediateDirectories: true)
-        try fileManager.createDirectory(at: data, withIntermediateDirectories: true)
-        // The queue directory belongs to root; Postfix creates its subdirectories for mail_owner.
-        // The data directory belongs to mail_owner.
-        if let owner = getpwnam("postfix") { chown(data.path, owner.pointee.pw_uid, owner.pointee.pw_gid) }
+        try PostfixInstance.prepareDirectories(in: directory)
         let usesIPv6 = listeners.contains { $0.address.contains(":") }
-        let main = """
-            # A private test instance of mailaudit's harness: loopback only, no DNS, no mail accepted.
-            compatibility_level = 3.6
-            queue_directory = \(queue.path)
-            data_directory = \(data.path)
-            mail_owner = postfix
-            setgid_group = postdrop
-            inet_interfaces = loopback-only
-            inet_protocols = \(usesIPv6 ? "all" : "ipv4")
-            smtpd_peername_lookup = no
-            maillog_file = \(directory.path)/maillog
-            maillog_file_prefixes = \(directory.path)
+        let main = "# A private test instance of mailaudit's harness: loopback only, no DNS, no mail accepted.\n"
+            + PostfixInstance.mainCF(directory: directory, usesIPv6: usesIPv6) + """
             myhostname = mailaudit-postfix.test
             mydestination =
             mynetworks = 127.0.0.0/8
-            alias_maps =
-            alias_database =
-            local_recipient_maps =
-            smtpd_banner = $myhostname ESMTP mailaudit test instance
             smtpd_relay_restrictions = reject
             smtpd_recipient_restrictions = reject
             smtpd_tls_security_level = none
-            biff = no
 
             """
-        var master = [
-            "# service type private unpriv chroot wakeup maxproc command",
-            "postlog unix-dgram n - n - 1 postlogd",
-            "tlsmgr unix - - n 1000? 1 tlsmgr",
-            "anvil unix - - n - 1 anvil",
-        ]
+        var master = PostfixInstance.masterServices
         for listener in listeners {
-            let endpoint = listener.address.contains(":") ? "[\(listener.address)]:\(port)" : "\(listener.address):\(port)"
-            var options = ["-o myhostname=\(listener.hostName)", "-o syslog_name=postfix-\(listener.name)"]
+            var options = ["myhostname=\(listener.hostName)", "syslog_name=postfix-\(listener.name)"]
             switch listener.mode {
             case .starttls(let chainFile):
-                options += ["-o smtpd_tls_security_level=may", "-o smtpd_tls_chain_files=\(chainFile.path)"]
+                options += ["smtpd_tls_security_level=may", "smtpd_tls_chain_files=\(chainFile.path)"]
             case .implicitTLS(let chainFile):
-                options += [
-                    "-o smtpd_tls_wrappermode=yes", "-o smtpd_tls_security_level=encrypt", "-o smtpd_tls_chain_files=\(chainFile.path)",
-                ]
+                options += ["smtpd_tls_wrappermode=yes", "smtpd_tls_security_level=encrypt", "smtpd_tls_chain_files=\(chainFile.path)"]
             case .plain:
-                options += ["-o smtpd_tls_security_level=none"]
+                options += ["smtpd_tls_security_level=none"]
             case .busy:
                 options += [
-                    "-o smtpd_tls_security_level=none", "-o smtpd_delay_reject=no",
-                    "-o smtpd_client_restrictions=check_client_access,cidr:\(directory.path)/busy.cidr",
+                    "smtpd_tls_security_level=none", "smtpd_delay_reject=no",
+                    "smtpd_client_restrictions=check_client_access,cidr:\(directory.path)/busy.cidr",
                 ]
             }
-            options += listener.options.map { "-o " + $0.filter { !$0.isWhitespace } }
-            master.append("\(endpoint) inet n - n - - smtpd\n  " + options.joined(separator: "\n  "))
+            master.append(PostfixInstance.smtpdService(listener.address, port: port, options: options + listener.options))
         }
         let busy = """
             # access(5): "421 text" answers and disconnects at once.
@@ -271,53 +203,5 @@ public final class PostfixServer: Sendable {
         try Data(main.utf8).write(to: directory.appendingPathComponent("main.cf"))
         try Data((master.joined(separator: "\n") + "\n").utf8).write(to: directory.appendingPathComponent("master.cf"))
         try Data(busy.utf8).write(to: directory.appendingPathComponent("busy.cidr"))
-    }
-
-    private static func readLog(_ directory: URL) -> String {
-        (try? Data(contentsOf: directory.appendingPathComponent("maillog"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
-    }
-
-    /// The master's pid from queue/pid/master.pid, when it runs.
-    private static func masterPID(_ directory: URL) -> Int32? {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent("queue/pid/master.pid")),
-              let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-              pid > 1, isAlive(pid) else { return nil }
-        return pid
-    }
-
-    /// What `postfix stop` does: SIGTERM to the master (which stops its children), a wait,
-    /// then SIGKILL to the master's process group. Then the directory is removed.
-    private static func terminate(directory: URL, masterPID: Int32?) {
-        if let pid = masterPID {
-            LocalServerProcess.terminate(
-                grace: .seconds(3), isRunning: { isAlive(pid) }, terminate: { _ = kill(pid, SIGTERM) },
-                forceKill: { _ = kill(-pid, SIGKILL) })
-        }
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// True while the process exists and is no zombie. The master is not our child (postfix
-    /// start detaches it), so it may stay a zombie until init reaps it.
-    private static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
-            return kill(pid, 0) == 0
-        }
-        guard let close = stat.lastIndex(of: ")") else { return true }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.first != "Z" && fields.first != "X"
-    }
-
-    /// A shell loop that ends when `stop()` removes the directory; if this process dies first,
-    /// it stops the master named in the pid file (and so every smtpd) and removes the directory.
-    private static func watchdog(directory: URL) async -> Process? {
-        await LocalServerProcess.watchdog(
-            "postfix-watchdog",
-            script: """
-                while kill -0 "$1" 2>/dev/null; do [ -d "$2" ] || exit 0; sleep 0.5; done
-                pid=$(tr -d ' ' < "$2/queue/pid/master.pid" 2>/dev/null)
-                if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; sleep 2; kill -KILL -"$pid" 2>/dev/null; fi
-                rm -rf "$2"
-                """,
-            arguments: [String(getpid()), directory.path])
     }
 }

@@ -25,32 +25,42 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
 
 /// Runs a program to completion with a hard timeout and returns its exit code and output.
 ///
-/// Standard input is `/dev/null`; output goes to temporary files, so a chatty process can
-/// never block on a full pipe. `environment` is added to (and overrides) this process's
-/// environment. After `timeout` the process gets SIGTERM, and SIGKILL two seconds later.
+/// Standard input is `standardInput` (kept in a temporary directory only this user can enter,
+/// so that a secret given there never shows in `ps`), or `/dev/null`; output goes to
+/// temporary files, so a chatty process can never block on a full pipe. `environment` is
+/// added to (and overrides) this process's environment. After `timeout` the process gets
+/// SIGTERM, and SIGKILL two seconds later.
 ///
-/// Example: `let result = try await runProcess(try builtProductPath("mailaudit"), ["--version"])`.
+/// Example: `let result = try await runProcess(try builtProductPath("mailaudit"), ["--version"])`,
+/// or `try await runProcess(saslpasswd2, ["-p", "-c", …], standardInput: Data((password + "\n").utf8))`.
 /// - Throws: ``HarnessError/launchFailed(path:reason:)`` when it cannot be started.
 public func runProcess(
     _ executable: URL, _ arguments: [String] = [], environment: [String: String] = [:],
-    currentDirectory: URL? = nil, timeout: Duration = .seconds(60)
+    currentDirectory: URL? = nil, standardInput: Data? = nil, timeout: Duration = .seconds(60)
 ) async throws(HarnessError) -> ProcessResult {
     let fileManager = FileManager.default
     let directory = fileManager.temporaryDirectory.appendingPathComponent("mailaudit-run-\(UUID().uuidString)")
     let outURL = directory.appendingPathComponent("stdout")
     let errURL = directory.appendingPathComponent("stderr")
+    let inURL = directory.appendingPathComponent("stdin")
     defer { try? fileManager.removeItem(at: directory) }
     let process = Process()
     let exit = ProcessExit()
     do {
-        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Only this user may enter it: standard input may hold a secret.
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         _ = fileManager.createFile(atPath: outURL.path, contents: nil)
         _ = fileManager.createFile(atPath: errURL.path, contents: nil)
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        process.standardInput = FileHandle.nullDevice
+        if let standardInput {
+            try standardInput.write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.terminationHandler = { finished in

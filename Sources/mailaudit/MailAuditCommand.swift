@@ -10,6 +10,6 @@ struct MailAuditCommand: AsyncParsableCommand {
             2 usage or bad input; 3 the audit could not be done (no resolver answered).
             """,
         version: "mailaudit \(MailAuditVersion.current)",
-        subcommands: [AuditCommand.self, SPFCommand.self, DKIMCommand.self],
+        subcommands: [AuditCommand.self, SPFCommand.self, DKIMCommand.self, RelayCommand.self, ExplainCommand.self],
         defaultSubcommand: AuditCommand.self)
 }

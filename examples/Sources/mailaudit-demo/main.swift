@@ -1,6 +1,7 @@
 // The offline demo. It serves the zones in examples/zones with a local NSD on 127.0.0.1, makes a
-// test CA and starts a private Postfix on the demo's MX addresses (127.0.10.x and ::1), then runs
-// the real `mailaudit` binary against them. Nothing leaves this machine.
+// test CA and starts a private Postfix on the demo's MX addresses (127.0.10.x and ::1) and a
+// Postfix submission service with SASL on 127.0.30.1 (587, 465), then runs the real `mailaudit`
+// binary against them: audits, relay diagnoses and reply explanations. Nothing leaves this machine.
 //
 //   scripts/demo [extra mailaudit options, e.g. --format json]
 import Foundation
@@ -78,6 +79,9 @@ do {
     say("\n$ mailaudit spf good.example.test --ip 127.0.10.50 --resolver \(resolver)")
     let spf = try await runProcess(mailaudit, ["spf", "good.example.test", "--ip", "127.0.10.50", "--resolver", resolver])
     FileHandle.standardOutput.write(Data(spf.stdout.utf8))
+
+    try await relayDemo(mailaudit: mailaudit, resolver: resolver)
+    try await explainDemo(mailaudit: mailaudit)
 } catch {
     fail("\(error)")
 }
