@@ -143,7 +143,8 @@ public final class SMTPClient {
                     note("server line of \(line.count) bytes, over the limit of \(limits.maximumLineLength): \(excerpt(line))")
                     throw .malformedReply(.lineTooLong(line.count))
                 }
-                return String(decoding: line, as: UTF8.self)
+                // A server that echoes what it was sent must not carry a secret into a reply.
+                return scrub(String(decoding: line, as: UTF8.self))
             }
             searchedUpTo = buffer.count
             guard buffer.count <= limits.maximumLineLength + 1 else {
@@ -164,8 +165,8 @@ public final class SMTPClient {
     }
 
     private func excerpt(_ bytes: ArraySlice<UInt8>) -> String {
-        let text = String(decoding: bytes.prefix(80), as: UTF8.self)
-        return bytes.count > 80 ? text + "…" : text
+        let text = scrub(String(decoding: bytes, as: UTF8.self)).prefix(80)
+        return bytes.count > 80 ? text + "…" : String(text)
     }
 
     private func record(_ direction: TranscriptLine.Direction, _ text: String) {
@@ -175,11 +176,16 @@ public final class SMTPClient {
             transcript.append(TranscriptLine(.note, "transcript cut at \(maximumTranscriptLines) lines", at: .now - started))
             return
         }
+        transcript.append(TranscriptLine(direction, scrub(text), at: .now - started))
+    }
+
+    /// The text with every registered secret form replaced by `<redacted>`.
+    private func scrub(_ text: String) -> String {
         var text = text
         for secret in scrubbed where text.contains(secret) {
             text = text.replacingOccurrences(of: secret, with: "<redacted>")
         }
-        transcript.append(TranscriptLine(direction, text, at: .now - started))
+        return text
     }
 }
 
@@ -200,6 +206,8 @@ public enum SMTPClientError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The session would not send credentials: the reason (no TLS, an unverified certificate,
     /// no usable mechanism). Nothing was sent.
     case credentialsWithheld(String)
+    /// AUTH was not tried: the server offers none of the mechanisms the session speaks (or none at all).
+    case noUsableMechanism([String])
 
     init(_ error: StreamError) {
         switch error {
@@ -218,6 +226,9 @@ public enum SMTPClientError: Error, Hashable, Sendable, CustomStringConvertible 
         case .network(let reason): reason
         case .invalidCommand(let command): "invalid command: \(command)"
         case .credentialsWithheld(let reason): "credentials not sent: \(reason)"
+        case .noUsableMechanism(let offered):
+            offered.isEmpty ? "the server offers no AUTH mechanism"
+                : "none of the offered AUTH mechanisms (\(offered.joined(separator: " "))) is PLAIN, LOGIN or CRAM-MD5"
         }
     }
 }

@@ -265,7 +265,7 @@ struct ProbeDialogue: Sendable {
         case .tls(.handshakeFailed(let reason)), .tls(.configuration(let reason)): .tlsFailed(reason)
         case .network(let reason): .networkError(reason)
         case .invalidCommand(let command): .protocolError("cannot send \(command)")
-        case .credentialsWithheld(let reason): .protocolError(reason)
+        case .credentialsWithheld, .noUsableMechanism: .protocolError(error.description)
         }
     }
 }

@@ -39,6 +39,9 @@ public final class SMTPSession {
     public private(set) var tls: TLSFacts?
     /// True after a 235 reply to AUTH.
     public private(set) var isAuthenticated = false
+    /// True once a step ended without a reply (a timeout, a hang-up, a failed handshake): the
+    /// dialogue is out of step, so ``quit()`` only closes.
+    public private(set) var isBroken = false
 
     /// A session over a client that is already connected (tests drive one over a scripted stream).
     public init(endpoint: SMTPEndpoint, ehloName: String, timeouts: SMTPTimeouts, deadline: ContinuousClock.Instant,
@@ -72,14 +75,14 @@ public final class SMTPSession {
     /// The handshake at once, before the greeting (RFC 8314 §3.3: port 465).
     @discardableResult
     public func startImplicitTLS() throws(SMTPClientError) -> TLSFacts {
-        let facts = try client.startTLS(configuration: tlsConfiguration, deadline: until(timeouts.tlsHandshake))
+        let facts = try tracked { () throws(SMTPClientError) in try client.startTLS(configuration: tlsConfiguration, deadline: until(timeouts.tlsHandshake)) }
         tls = facts
         return facts
     }
 
     /// Reads the greeting (RFC 5321 §4.3.1), with the greeting timeout.
     public func readGreeting() throws(SMTPClientError) -> SMTPReply {
-        let reply = try client.readReply(deadline: until(timeouts.greeting))
+        let reply = try tracked { () throws(SMTPClientError) in try client.readReply(deadline: until(timeouts.greeting)) }
         greeting = reply
         return reply
     }
@@ -91,6 +94,13 @@ public final class SMTPSession {
         return reply
     }
 
+    /// HELO (RFC 5321 §4.1.1.1), for a server that refuses EHLO: no extensions, so neither
+    /// STARTTLS nor AUTH. Clears ``capabilities``.
+    public func helo() throws(SMTPClientError) -> SMTPReply {
+        capabilities = nil
+        return try command("HELO \(ehloName)")
+    }
+
     /// STARTTLS (RFC 3207 §4); after its 220, the handshake. Returns the reply to STARTTLS;
     /// after a handshake the capabilities are forgotten: call ``ehlo()`` again (§4.2).
     ///
@@ -100,7 +110,7 @@ public final class SMTPSession {
         guard reply.code == 220 else { return reply }
         capabilitiesBeforeTLS = capabilities
         capabilities = nil
-        tls = try client.startTLS(configuration: tlsConfiguration, deadline: until(timeouts.tlsHandshake))
+        tls = try tracked { () throws(SMTPClientError) in try client.startTLS(configuration: tlsConfiguration, deadline: until(timeouts.tlsHandshake)) }
         return reply
     }
 
@@ -118,8 +128,7 @@ public final class SMTPSession {
         if let reason = policy.refusal(tls: tls) { throw .credentialsWithheld(reason) }
         let offered = capabilities?.authMechanisms ?? []
         guard let mechanism = mechanism ?? SASLMechanism.preferred(offered: offered, overTLS: tls != nil) else {
-            throw .credentialsWithheld(
-                offered.isEmpty ? "the server offers no AUTH mechanism" : "none of the offered mechanisms (\(offered.joined(separator: " "))) is supported")
+            throw .noUsableMechanism(offered)
         }
         let reply = try SASLExchange(mechanism: mechanism, user: user, password: password).run(on: self)
         if reply.code == 235 { isAuthenticated = true }
@@ -141,9 +150,12 @@ public final class SMTPSession {
     public func data(_ message: SMTPMessageData) throws(SMTPClientError) -> (data: SMTPReply, message: SMTPReply?) {
         let reply = try command("DATA")
         guard reply.code == 354 else { return (reply, nil) }
-        try client.write(message.bytes, describedAs: "<message: \(message.lineCount) lines, \(message.bytes.count) octets>",
-                         deadline: until(timeouts.data))
-        return (reply, try client.readReply(deadline: until(timeouts.data)))
+        let final = try tracked { () throws(SMTPClientError) in
+            try client.write(message.bytes, describedAs: "<message: \(message.lineCount) lines, \(message.bytes.count) octets>",
+                             deadline: until(timeouts.data))
+            return try client.readReply(deadline: until(timeouts.data))
+        }
+        return (reply, final)
     }
 
     /// RSET (RFC 5321 §4.1.1.5).
@@ -152,6 +164,10 @@ public final class SMTPSession {
     /// QUIT (RFC 5321 §4.1.1.10), then the connection is closed. A server that drops the
     /// connection at QUIT is common, so nothing is thrown; the transcript notes it.
     public func quit() {
+        guard !isBroken else {
+            client.note("closing without QUIT: the dialogue is out of step")
+            return client.close()
+        }
         do {
             _ = try client.command("QUIT", deadline: min(until(timeouts.command), .now + .seconds(5)))
         } catch {
@@ -164,7 +180,15 @@ public final class SMTPSession {
 
     /// One command and its reply, within the command timeout.
     public func command(_ line: String, secret: Bool = false) throws(SMTPClientError) -> SMTPReply {
-        try client.command(line, secret: secret, deadline: until(timeouts.command))
+        try tracked { () throws(SMTPClientError) in try client.command(line, secret: secret, deadline: until(timeouts.command)) }
+    }
+
+    /// Runs a step; an error marks the session broken.
+    private func tracked<T>(_ step: () throws(SMTPClientError) -> T) throws(SMTPClientError) -> T {
+        do { return try step() } catch {
+            isBroken = true
+            throw error
+        }
     }
 
     /// Now plus `timeout`, never past the session's deadline.

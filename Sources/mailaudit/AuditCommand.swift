@@ -108,8 +108,13 @@ struct AuditCommand: AsyncParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 
-    private var useColor: Bool {
-        switch color {
+    private var useColor: Bool { color.isEnabled }
+}
+
+extension ColorChoice {
+    /// Colour on a terminal unless NO_COLOR is set (https://no-color.org), or as forced.
+    var isEnabled: Bool {
+        switch self {
         case .always: true
         case .never: false
         case .auto: ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true && isatty(STDOUT_FILENO) == 1

@@ -121,7 +121,8 @@ struct RelayCommand: AsyncParsableCommand {
         options.security = RelaySecurity(rawValue: security.rawValue) ?? .auto
         options.user = user
         if user != nil { options.password = try PasswordSource(environment: passwordEnv, file: passwordFile).secret() }
-        options.from = from
+        // "<>" is the null reverse-path (RFC 5321 §4.5.5); the session adds the brackets itself.
+        options.from = from == "<>" ? "" : from
         options.to = to
         options.sendTest = sendTest
         options.caFile = caFile
@@ -148,13 +149,7 @@ struct RelayCommand: AsyncParsableCommand {
         (try? DomainName(parsing: ProcessInfo.processInfo.hostName))?.description ?? "mailaudit.invalid"
     }
 
-    private var useColor: Bool {
-        switch color {
-        case .always: true
-        case .never: false
-        case .auto: ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true && isatty(STDOUT_FILENO) == 1
-        }
-    }
+    private var useColor: Bool { color.isEnabled }
 
     private func warn(_ text: String) {
         FileHandle.standardError.write(Data("mailaudit: warning: \(text)\n".utf8))

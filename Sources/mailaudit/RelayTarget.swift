@@ -72,9 +72,16 @@ struct PasswordSource {
             return Secret(value)
         }
         if let file {
-            guard let data = FileManager.default.contents(atPath: file), data.count <= 4096 else {
-                throw fail("cannot read the password file \(file)")
+            // Only a regular file, and only its first 4 KiB: never a FIFO that blocks or /dev/zero.
+            // Symbolic links are followed: mounted secrets (Kubernetes, systemd credentials) are links.
+            let path = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+            let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+            guard type == .typeRegular, let handle = FileHandle(forReadingAtPath: path) else {
+                throw fail("cannot read the password file \(file) (it must be a regular file)")
             }
+            defer { try? handle.close() }
+            let data = (try? handle.read(upToCount: 4097)) ?? Data()
+            guard data.count <= 4096 else { throw fail("the password file \(file) is longer than 4096 bytes") }
             let text = String(decoding: data, as: UTF8.self)
             let line = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(String.init) ?? ""
             guard !line.isEmpty else { throw fail("the password file \(file) is empty") }

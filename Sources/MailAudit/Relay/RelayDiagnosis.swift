@@ -3,6 +3,7 @@ public import MailAuditCore
 public import MailAuditRecords
 public import MailAuditSMTP
 import MailAuditTLS
+import Synchronization
 
 /// What `mailaudit relay` was asked to check.
 public struct RelayOptions: Sendable {
@@ -70,7 +71,7 @@ public struct RelayDiagnosis: Sendable {
             host: options.host, port: options.port, security: options.security, address: nil, steps: [], ports: [],
             capabilities: nil, tls: nil, authMechanism: nil, providerHints: [], transcript: [], startedAt: startedAt, duration: .zero)
 
-        let (dnsStep, addresses) = await lookUp()
+        let (dnsStep, addresses) = await lookUp(deadline: deadline)
         report.steps.append(dnsStep)
         guard !addresses.isEmpty else {
             report.steps += notReached(after: .dns, from: .connect)
@@ -98,9 +99,27 @@ public struct RelayDiagnosis: Sendable {
         report.authMechanism = outcome.authMechanism
         report.transcript = outcome.transcript
         if report.firstFailure != nil, let hint = RelayProviders.hint(forHost: options.host) {
-            report.providerHints = hint.hints.map { "\(hint.name): \($0)" }
+            report.providerHints = (hint.hints + hint.notes + [hint.portNote]).filter { !$0.isEmpty }.map { "\(hint.name): \($0)" }
         }
         return report
+    }
+
+    /// The dns step within the walk's deadline; a resolver still busy then is inconclusive.
+    /// The lookup is left to finish on its own: the resolver's own timeouts end it.
+    func lookUp(deadline: ContinuousClock.Instant) async -> (RelayStep, [IPAddress]) {
+        let late = (RelayStep(.dns, .inconclusive, "no DNS answer for \(options.host) before the deadline",
+                              remedy: "Check this machine's DNS resolver (/etc/resolv.conf or --resolver), or raise --deadline."), [IPAddress]())
+        let gate = OnceGate()
+        return await withCheckedContinuation { continuation in
+            @Sendable func finish(_ result: (RelayStep, [IPAddress])) {
+                if gate.claim() { continuation.resume(returning: result) }
+            }
+            Task { finish(await lookUp()) }
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                finish(late)
+            }
+        }
     }
 
     /// The dns step: the relay's addresses (A first, then AAAA), or why there are none.
@@ -136,6 +155,19 @@ public struct RelayDiagnosis: Sendable {
 
     private func notReached(after failed: RelayStepName, from first: RelayStepName) -> [RelayStep] {
         RelayStepName.allCases.drop { $0 != first }.map { RelayStep.skipped($0, "not reached: \(failed) did not pass") }
+    }
+}
+
+/// Lets exactly one of several racing tasks through.
+final class OnceGate: Sendable {
+    private let passed = Mutex(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool {
+        passed.withLock { passed in
+            defer { passed = true }
+            return !passed
+        }
     }
 }
 

@@ -41,11 +41,18 @@ struct RelayDialogue: Sendable {
             if step.status == .fail, failed == nil { failed = step.step }
         }
 
+        /// A step already walked but shown later in the list: implicit TLS comes before the greeting.
+        var walkedEarly: RelayStep?
+
         /// Marks every step from `first` on as not reached.
         mutating func stop(from first: RelayStepName) {
             let failed = failed.map(\.rawValue) ?? "an earlier step"
             for name in RelayStepName.allCases.drop(while: { $0 != first }) {
-                outcome.steps.append(.skipped(name, "not reached: \(failed) did not pass"))
+                if let early = walkedEarly, early.step == name {
+                    outcome.steps.append(early)
+                } else {
+                    outcome.steps.append(.skipped(name, "not reached: \(failed) did not pass"))
+                }
             }
         }
     }
@@ -55,11 +62,10 @@ struct RelayDialogue: Sendable {
         let verdicts = RelayVerdicts(options: options, port: session.endpoint.port, mode: mode)
 
         // Implicit TLS: the handshake comes before the greeting (RFC 8314 §3.3).
-        var tlsStep: RelayStep?
         if mode == .implicitTLS {
             do {
                 let facts = try session.startImplicitTLS()
-                tlsStep = verdicts.tls(facts, how: "implicit TLS")
+                walk.walkedEarly = verdicts.tls(facts, how: "implicit TLS")
             } catch {
                 walk.add(.skipped(.greeting, "not reached: TLS comes first on this port"))
                 walk.add(.skipped(.ehlo, "not reached: TLS comes first on this port"))
@@ -73,24 +79,34 @@ struct RelayDialogue: Sendable {
             let greeting = try session.readGreeting()
             walk.add(verdicts.greeting(greeting))
         } catch {
-            let wantsTLS = mode != .implicitTLS && error == .timedOut ? RelayProbes.speaksTLSFirst(session) : false
+            // A server that says nothing (or hangs up on a silent client) may be waiting for a ClientHello.
+            let silent = error == .timedOut || error == .closed
+            let wantsTLS = mode != .implicitTLS && silent ? RelayProbes.speaksTLSFirst(session) : false
             walk.add(verdicts.greetingFailure(error, portWantsTLS: wantsTLS))
         }
         guard walk.failed == nil else { return walk.stop(from: .ehlo) }
 
-        // EHLO.
-        let ehlo: SMTPReply
-        do { ehlo = try session.ehlo() } catch {
+        // EHLO, and HELO for a server that knows no extensions.
+        do {
+            let ehlo = try session.ehlo()
+            if ehlo.code == 500 || ehlo.code == 502 {
+                let helo = try session.helo()
+                walk.add(verdicts.heloOnly(ehlo: ehlo, helo: helo))
+            } else {
+                walk.add(verdicts.ehlo(ehlo, capabilities: session.capabilities, encrypted: session.tls != nil))
+            }
+        } catch {
             walk.add(verdicts.streamFailure(error, at: .ehlo))
-            return walk.stop(from: .tls)
         }
-        walk.add(verdicts.ehlo(ehlo, capabilities: session.capabilities, encrypted: session.tls != nil))
         guard walk.failed == nil else { return walk.stop(from: .tls) }
 
         // TLS.
         switch mode {
         case .implicitTLS:
-            if let tlsStep { walk.add(tlsStep) }
+            if let early = walk.walkedEarly {
+                walk.walkedEarly = nil
+                walk.add(early)
+            }
         case .plain:
             walk.add(RelayStep(.tls, .skipped, "--security none: TLS not attempted", evidence: session.capabilities?.supportsSTARTTLS == true
                 ? ["the server offers STARTTLS"] : []))
@@ -176,13 +192,15 @@ struct RelayDialogue: Sendable {
                 ? "no --user given, and the server offers no AUTH here"
                 : "no --user given; the server offers AUTH \(offered.joined(separator: " "))")
         }
-        guard !offered.isEmpty else { return verdicts.authNotOffered(before: session.capabilitiesBeforeTLS) }
+        guard !offered.isEmpty else {
+            return verdicts.authNotOffered(before: session.capabilitiesBeforeTLS, startTLSOffered: session.capabilities?.supportsSTARTTLS ?? false)
+        }
         do {
             let result = try session.authenticate(user: user, password: options.password ?? Secret(""), policy: options.credentialPolicy)
             outcome.authMechanism = result.mechanism.rawValue
             return verdicts.auth(result, user: user)
         } catch {
-            return verdicts.authFailure(error)
+            return verdicts.authFailure(error, encrypted: session.tls != nil)
         }
     }
 

@@ -28,7 +28,28 @@ extension RelayVerdicts {
         return step
     }
 
-    func authNotOffered(before: SMTPCapabilities?) -> RelayStep {
+    /// EHLO refused (500/502), HELO tried instead.
+    func heloOnly(ehlo: SMTPReply, helo: SMTPReply) -> RelayStep {
+        guard helo.code == 250 else { return judged(helo, step: .ehlo, command: .helo) }
+        var step = RelayStep(.ehlo, .warning, "EHLO refused (\(ehlo.code) \(ehlo.text)); HELO accepted: the server speaks no ESMTP, so "
+                             + "no STARTTLS and no AUTH", evidence: ["EHLO \(options.ehloName): \(ehlo.code) \(ehlo.text)", "HELO: \(helo.code) \(helo.text)"],
+                             category: .policy, remedy: "Use a relay that supports ESMTP (EHLO), as every submission service must.",
+                             reference: "RFC 5321 §4.1.1.1, RFC 6409 §4", reply: ehlo)
+        if mode != .plain {
+            step.status = .fail
+            step.category = .tls
+            step.summary = "the server refuses EHLO, so it cannot offer STARTTLS (HELO accepted)"
+            step.remedy = "Enable ESMTP and STARTTLS on the relay, or use its implicit-TLS port 465 (--security implicit)."
+        }
+        return step
+    }
+
+    func authNotOffered(before: SMTPCapabilities?, startTLSOffered: Bool) -> RelayStep {
+        if mode == .plain && startTLSOffered {
+            return RelayStep(.auth, .fail, "the server offers AUTH only after STARTTLS, and --security none skipped TLS", category: .tls,
+                             remedy: "Use STARTTLS (--security starttls or auto); in the application, enable TLS for SMTP.",
+                             reference: "RFC 3207 §4, RFC 4954 §4")
+        }
         var remedy = "Check the port: 587 and 465 are for authenticated submission; port 25 usually offers no AUTH. "
             + "On the server, enable SASL authentication on this port."
         if let before, !before.authMechanisms.isEmpty { remedy = "The server offered AUTH only before TLS. " + remedy }
@@ -47,11 +68,16 @@ extension RelayVerdicts {
         return step
     }
 
-    func authFailure(_ error: SMTPClientError) -> RelayStep {
+    func authFailure(_ error: SMTPClientError, encrypted: Bool) -> RelayStep {
+        if case .noUsableMechanism = error {
+            return RelayStep(.auth, .fail, error.description, category: .authentication,
+                             remedy: "mailaudit speaks PLAIN, LOGIN and CRAM-MD5. A server offering only XOAUTH2 or another mechanism needs "
+                                + "an application that speaks it (Microsoft 365 and Gmail: OAuth2).", reference: "RFC 4954 §3")
+        }
         guard case .credentialsWithheld(let reason) = error else { return streamFailure(error, at: .auth) }
-        let overTLS = reason.contains("certificate")
-        return RelayStep(.auth, .fail, "credentials not sent: \(reason)", category: overTLS ? .tls : .authentication,
-                         remedy: overTLS
+        // Either way the missing piece is TLS: none at all, or TLS that did not verify.
+        return RelayStep(.auth, .fail, "credentials not sent: \(reason)", category: .tls,
+                         remedy: encrypted
                             ? "Fix the relay's certificate, or pass its private CA with --ca-file. To test anyway, --insecure sends the "
                                 + "credentials over TLS that did not verify."
                             : "Use TLS: STARTTLS on 587 or implicit TLS on 465. To test a lab server anyway, --allow-plaintext-auth.",
@@ -69,9 +95,12 @@ extension RelayVerdicts {
         verdict.evidence.insert("\(step == .mail ? "MAIL FROM" : "RCPT TO"):<\(address)>", at: 0)
         let lowered = reply.text.lowercased()
         let relayDenied = SMTPReplyExplainer.isRelayDenial(reply.text)
-        let wantsAuth = reply.code == 530 || reply.enhancedStatusCode == EnhancedStatusCode(.permanentFailure, 7, 0) || relayDenied
-            || lowered.contains("authentication required")
-        if authOfferedNotUsed && wantsAuth {
+        // With AUTH offered and not used, a refusal on security or policy grounds (5.7.x, 530) is
+        // the server asking for authentication, unless it asks for TLS.
+        let securityRefusal = reply.enhancedStatusCode?.subject == 7 || relayDenied
+            || lowered.contains("authentication required") || lowered.contains("not logged in")
+        let asksForAuthentication = reply.code == 530 || (reply.isPermanentFailure && securityRefusal)
+        if authOfferedNotUsed && asksForAuthentication && verdict.category != .tls {
             verdict.category = .authentication
             verdict.summary = "\(reply.code) \(reply.text): the server wants authentication first"
             verdict.remedy = "Authenticate before sending: give --user (and the password) as the application must. The server offers AUTH "
@@ -95,6 +124,13 @@ extension RelayVerdicts {
 
     /// A failure without a reply: a timeout, a closed connection, a broken reply.
     func streamFailure(_ error: SMTPClientError, at step: RelayStepName) -> RelayStep {
+        var verdict = streamVerdict(error, at: step)
+        // A hang-up or silence in answer to STARTTLS is a TLS problem.
+        if step == .tls && verdict.category == .connectivity { verdict.category = .tls }
+        return verdict
+    }
+
+    private func streamVerdict(_ error: SMTPClientError, at step: RelayStepName) -> RelayStep {
         switch error {
         case .timedOut:
             return RelayStep(step, .fail, "the server did not answer in time", category: .connectivity,
@@ -107,8 +143,8 @@ extension RelayVerdicts {
         case .tls(let failure):
             return RelayStep(step, .fail, failure.description, category: .tls, remedy: "Check the relay's TLS configuration.",
                              reference: "RFC 3207 §4")
-        case .credentialsWithheld:
-            return authFailure(error)
+        case .credentialsWithheld, .noUsableMechanism:
+            return authFailure(error, encrypted: false)
         default:
             return RelayStep(step, .fail, error.description, category: .connectivity,
                              remedy: "The server's answer broke the SMTP protocol: check that an SMTP server listens on port \(port).",
@@ -119,12 +155,22 @@ extension RelayVerdicts {
     /// A refusing reply, judged by the command it answers.
     func judged(_ reply: SMTPReply, step: RelayStepName, command: SMTPCommandStep) -> RelayStep {
         let explanation = SMTPReplyExplainer.explain(reply, after: command)
-        let category = RelayCategory(explanation.category) ?? .policy
+        let category = Self.isAboutHostNames(reply.text) ? .dns : RelayCategory(explanation.category) ?? .policy
         var remedy = explanation.checks.joined(separator: " ")
         if remedy.isEmpty { remedy = explanation.causes.joined(separator: "; ") }
         return RelayStep(step, .fail, "\(reply.code) \(reply.text): \(explanation.meaning)",
                          evidence: [reply.description.replacingOccurrences(of: "\r\n", with: " / ")] + explanation.causes.map { "likely: \($0)" },
                          category: category, remedy: remedy.isEmpty ? nil : remedy,
                          reference: explanation.references.joined(separator: ", "), reply: reply)
+    }
+
+    /// Refusals about names in DNS: the client's reverse DNS, its HELO name, or a domain that
+    /// does not resolve ("Client host rejected: cannot find your hostname", "Helo command
+    /// rejected: need fully-qualified hostname", "Sender address rejected: Domain not found").
+    static func isAboutHostNames(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return ["cannot find your hostname", "cannot find your reverse hostname", "reverse dns", "reverse hostname", "no ptr",
+                "fully-qualified", "fully qualified", "helo command rejected", "invalid helo", "domain not found",
+                "host not found", "unknown client host", "hostname does not resolve"].contains { lowered.contains($0) }
     }
 }

@@ -71,6 +71,11 @@ struct RelayVerdictTests {
         ("452 4.5.3 Error: too many recipients", .rcpt, false, .policy),
         ("451 4.7.1 Greylisted, try again later", .rcpt, false, .policy),
         ("550 5.1.1 <b@inbox.test>: Recipient address rejected: User unknown", .rcpt, true, .policy),
+        ("554 5.7.1 <b@elsewhere.test>: Access denied", .rcpt, true, .authentication),
+        ("553 5.7.1 <a@relay.test>: Sender address rejected: not logged in", .mail, true, .authentication),
+        ("530 5.7.0 Must issue a STARTTLS command first", .mail, true, .tls),
+        ("450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]", .rcpt, false, .dns),
+        ("504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", .rcpt, true, .dns),
     ] as [(String, RelayStepName, Bool, RelayCategory)])
     func envelopeRefusals(text: String, step: RelayStepName, authOfferedNotUsed: Bool, category: RelayCategory) {
         let verdict = Self.verdicts.envelope(Self.reply(text), step: step, address: "b@inbox.test", authOfferedNotUsed: authOfferedNotUsed)
@@ -113,6 +118,25 @@ struct RelayVerdictTests {
         let missing = Self.verdicts.ehlo(Self.reply("250-relay.test\r\n250 8BITMIME"), capabilities: plain, encrypted: false)
         #expect(missing.status == .fail)
         #expect(missing.category == .tls)
+    }
+
+    @Test func aServerWithoutEHLOCannotOfferSTARTTLS() {
+        let step = Self.verdicts.heloOnly(ehlo: Self.reply("502 5.5.2 Error: command not recognized"), helo: Self.reply("250 relay.test"))
+        #expect(step.status == .fail)
+        #expect(step.category == .tls)
+        let plain = RelayVerdicts(options: RelayOptions(host: "relay.test", ehloName: "client.test"), port: 25, mode: .plain)
+        #expect(plain.heloOnly(ehlo: Self.reply("502 no"), helo: Self.reply("250 relay.test")).status == .warning)
+    }
+
+    @Test func authAfterSTARTTLSSkippedUnderSecurityNoneIsTLS() {
+        let plain = RelayVerdicts(options: RelayOptions(host: "relay.test", ehloName: "client.test"), port: 587, mode: .plain)
+        #expect(plain.authNotOffered(before: nil, startTLSOffered: true).category == .tls)
+        #expect(Self.verdicts.authNotOffered(before: nil, startTLSOffered: false).category == .authentication)
+    }
+
+    @Test func withheldCredentialsAreATLSProblemAndNoMechanismAnAuthenticationOne() {
+        #expect(Self.verdicts.authFailure(.credentialsWithheld("no TLS"), encrypted: false).category == .tls)
+        #expect(Self.verdicts.authFailure(.noUsableMechanism(["XOAUTH2"]), encrypted: true).category == .authentication)
     }
 
     @Test func tls10IsSaidPlainly() {

@@ -50,6 +50,27 @@ struct SMTPSessionTests {
         #expect(!leaks(session))
     }
 
+    /// A server that echoes the AUTH line in its reply must not carry the password into the reply.
+    @Test func anEchoedCredentialIsScrubbedFromTheReplyToo() throws {
+        let echoed = Data("\0user\0\(Self.password)".utf8).base64EncodedString()
+        let (session, _) = session(["250-relay.test\r\n250 AUTH PLAIN\r\n", "535 5.7.8 bad credentials in AUTH PLAIN \(echoed) and \(Self.password)\r\n"])
+        _ = try session.ehlo()
+        let result = try session.authenticate(user: "user", password: Secret(Self.password), policy: CredentialPolicy(allowPlaintext: true))
+        #expect(result.reply.code == 535)
+        #expect(!result.reply.text.contains(Self.password))
+        #expect(!result.reply.text.contains(echoed))
+        #expect(!leaks(session))
+    }
+
+    @Test func onlyXOAUTH2OfferedIsNoUsableMechanism() throws {
+        let (session, stream) = session(["250-relay.test\r\n250 AUTH XOAUTH2\r\n"])
+        _ = try session.ehlo()
+        #expect(throws: SMTPClientError.noUsableMechanism(["XOAUTH2"])) {
+            _ = try session.authenticate(user: "user", password: Secret(Self.password), policy: CredentialPolicy(allowPlaintext: true))
+        }
+        #expect(!stream.writtenText.contains("AUTH"))
+    }
+
     /// RFC 2195 §2's own example.
     @Test func cramMD5MatchesTheRFC2195Example() throws {
         let (session, stream) = session([
