@@ -16,6 +16,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // Run history: SQLite (embedded, the default) and PostgreSQL (one history for several machines).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        // The scheduled audit's configuration file.
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Test-only: reads the RFC 7208 conformance suite (YAML).
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
@@ -42,8 +47,23 @@ let package = Package(
         // The SMTP session (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) over plain sockets and MailAuditTLS.
         // Replies, capabilities and the reply-code table are pure values in MailAuditRecords/SMTP.
         .target(name: "MailAuditSMTP", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditTLS"], swiftSettings: strict),
-        // Checks, the auditor and the renderers.
-        .target(name: "MailAudit", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP"], swiftSettings: strict),
+        // Where runs are kept: one store protocol, SQLite through GRDB and PostgreSQL through postgres-nio.
+        .target(
+            name: "MailAuditHistory",
+            dependencies: [
+                "MailAuditCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict),
+        // Checks, the auditor, the renderers, relay diagnosis, and scheduled runs (config, diff, report mail).
+        .target(
+            name: "MailAudit",
+            dependencies: [
+                "MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP", "MailAuditHistory",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.
         .target(
             name: "MailAuditTesting",
@@ -70,12 +90,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MailAuditTests",
-            dependencies: ["MailAudit", "MailAuditTesting", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", .product(name: "Yams", package: "Yams")],
+            exclude: ["Render/Golden"],
             resources: [.copy("SPF/Suite")],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MailAudit", "MailAuditTesting", "mailaudit"],
+            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", "mailaudit"],
             resources: [.copy("Zones")],
             swiftSettings: strict),
     ],

@@ -1,7 +1,7 @@
 public import MailAuditCore
 import MailAuditRecords
 import MailAuditSMTP
-import Foundation
+public import Foundation
 
 /// What the user asked the audit to do beyond the defaults.
 public struct AuditOptions: Sendable {
@@ -15,8 +15,38 @@ public struct AuditOptions: Sendable {
     public var dkimSelectors: [String] = []
     /// The whole audit stops after this long; what was not done is reported inconclusive.
     public var deadline: Duration = .seconds(60)
+    /// The checks to run; all by default. The probe also needs ``probe``.
+    public var checks: Set<AuditCheck> = Set(AuditCheck.allCases)
+    /// The run's one reading of the wall clock: certificates are judged at it. ``Audit/run``
+    /// sets it once per run; nil means "read it when the audit starts".
+    public var now: Date?
+    /// Per-domain settings that replace the ones above for that domain (the config's [[domain]]).
+    public var perDomain: [DomainName: DomainOptions] = [:]
 
     public init() {}
+
+    /// The options for one domain: these, with its own settings in their place.
+    func effective(for domain: DomainName) -> AuditOptions {
+        guard let local = perDomain[domain] else { return self }
+        var options = self
+        if let selectors = local.dkimSelectors { options.dkimSelectors = selectors }
+        if let addresses = local.sendingAddresses { options.sendingAddresses = addresses }
+        if let checks = local.checks { options.checks = checks }
+        return options
+    }
+}
+
+/// One domain's own settings; nil keeps the run's.
+public struct DomainOptions: Hashable, Sendable {
+    public var dkimSelectors: [String]?
+    public var sendingAddresses: [IPAddress]?
+    public var checks: Set<AuditCheck>?
+
+    public init(dkimSelectors: [String]? = nil, sendingAddresses: [IPAddress]? = nil, checks: Set<AuditCheck>? = nil) {
+        self.dkimSelectors = dkimSelectors
+        self.sendingAddresses = sendingAddresses
+        self.checks = checks
+    }
 }
 
 /// Runs every check for each domain and collects the findings into one report.
@@ -29,7 +59,15 @@ public struct Auditor: Sendable {
     public init(resolver: any Resolver, options: AuditOptions = AuditOptions()) {
         self.resolver = resolver
         self.options = options
+        // Created whatever the run's checks, so a domain that probes shares it with the others.
         probes = options.probe.map { ProbeRunner(options: $0, deadline: options.deadline) }
+    }
+
+    /// The same auditor with one domain's options, sharing the probes (each address is probed once per run).
+    private init(_ auditor: Auditor, options: AuditOptions) {
+        resolver = auditor.resolver
+        self.options = options
+        probes = auditor.probes
     }
 
     /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
@@ -58,7 +96,7 @@ public struct Auditor: Sendable {
             var report = reports[domain] ?? DomainReport(domain: domain, findings: [])
             if report.deadlineExceeded {
                 report.findings.append(Finding(
-                    "audit.deadline-exceeded", .inconclusive, subject: domain.description,
+                    "audit.deadline-exceeded", .inconclusive, subject: .domain(domain),
                     message: "the audit of \(domain) hit its deadline of \(deadline); checks not finished are inconclusive",
                     remedy: "Run again with a longer --deadline, or check why DNS answers are slow."))
             }
@@ -70,32 +108,43 @@ public struct Auditor: Sendable {
     /// the hosts' addresses, then reverse DNS; the SPF tree; the DMARC tree walk; the DKIM
     /// selectors; reverse DNS and SPF for each sending address.
     public func audit(_ domain: DomainName) async -> DomainReport {
-        let senders = options.sendingAddresses.map { ($0, AddressRole.sender) }
+        if options.perDomain[domain] != nil {
+            var local = options.effective(for: domain)
+            local.perDomain = [:]
+            return await Auditor(self, options: local).audit(domain)
+        }
+        let checks = options.checks
+        let senders = checks.contains(.rdns) ? options.sendingAddresses.map { ($0, AddressRole.sender) } : []
         async let senderResults = ReverseDNSLookup(resolver: resolver).run(senders)
-        async let spfTree = SPFTreeLookup(resolver: resolver).run(for: domain)
-        async let senderSPF = evaluateSenders(for: domain)
-        async let dmarc = DMARCCheck(resolver: resolver).run(for: domain)
-        async let dkim = DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain)
+        // DMARC's cross-rule reads the SPF tree and the DKIM result, so those run for it too.
+        async let spfTree = checks.contains(.spf) || checks.contains(.dmarc) ? SPFTreeLookup(resolver: resolver).run(for: domain) : nil
+        async let senderSPF = checks.contains(.spf) ? evaluateSenders(for: domain) : []
+        async let dmarc = checks.contains(.dmarc) ? DMARCCheck(resolver: resolver).run(for: domain) : nil
+        async let dkim = checks.contains(.dkim) || checks.contains(.dmarc)
+            ? DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain) : nil
+        // MX routing is also what the probe and reverse DNS of the mail hosts start from.
         let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
         // The probes need only the addresses: they run beside reverse DNS.
         async let probeResults = probe(routing.probeTargets)
-        let hostAddresses = routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) }
+        let hostAddresses = checks.contains(.rdns) ? routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) } : []
         let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
         let results = await senderResults + hostResults
 
-        var findings = MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses)
+        var findings = checks.contains(.mx) ? MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses) : []
         findings += results.flatMap { ReverseDNSRules.findings(for: $0, domain: domain) }
         let hasMailHosts = !routing.hosts.filter { $0.name != .root }.isEmpty
         let spf = await spfTree
-        findings += SPFRules.findings(for: spf, hasMailHosts: hasMailHosts)
+        if let spf, checks.contains(.spf) { findings += SPFRules.findings(for: spf, hasMailHosts: hasMailHosts) }
         findings += await senderSPF
         let dkimResult = await dkim
-        findings += dkimResult.findings
-        findings += await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
+        if let dkimResult, checks.contains(.dkim) { findings += dkimResult.findings }
+        if let dmarc = await dmarc, let spf, let dkimResult {
+            findings += dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
+        }
         let probed = await probeResults
         findings += smtpFindings(probed, targets: routing.probeTargets, domain: domain, reverse: hostResults)
         var report = DomainReport(
-            domain: domain, findings: findings,
+            domain: domain, findings: findings.map { $0.scoped(to: domain) },
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
             deadlineExceeded: Task.isCancelled)
         report.probes = probed.map { ProbeSummary(target: $0.0, result: $0.1) }
@@ -106,7 +155,7 @@ public struct Auditor: Sendable {
 extension Auditor {
     /// Probes every MX address of the domain at once (each address once per run).
     func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
-        guard let probes else { return [] }
+        guard let probes, options.checks.contains(.probe) else { return [] }
         let targets = targets.filter { probeAllowed($0.address) }
         return await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
             for (index, target) in targets.enumerated() {
@@ -129,13 +178,13 @@ extension Auditor {
     func smtpFindings(
         _ probed: [(ProbeTarget, ProbeResult)], targets: [ProbeTarget], domain: DomainName, reverse: [ReverseDNSResult]
     ) -> [Finding] {
-        guard let probe = options.probe else { return [] }
-        let now = probe.verificationTime ?? Date()
+        guard let probe = options.probe, options.checks.contains(.probe) else { return [] }
+        let now = probe.verificationTime ?? options.now ?? Date()
         var findings: [Finding] = []
         for target in targets where !probeAllowed(target.address) {
             let names = target.hostNames.map(\.description).joined(separator: ", ")
             findings.append(Finding(
-                "smtp.not-probed", .info, subject: "\(names) [\(target.address)]",
+                "smtp.not-probed", .info, subject: FindingSubject(host: names, address: target.address.description),
                 message: "\(names) [\(target.address)] was not probed: the address is \(target.address.nonPublicRange ?? "not public")",
                 evidence: ["\(target.address): \(target.address.nonPublicRange ?? "not public")"],
                 remedy: "For lab and intranet domains, pass --allow-private-addresses to probe such addresses.",

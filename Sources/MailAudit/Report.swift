@@ -2,7 +2,7 @@ public import MailAuditCore
 public import Foundation
 
 /// The findings for one domain.
-public struct DomainReport: Sendable {
+public struct DomainReport: Sendable, Codable {
     public var domain: DomainName
     public var findings: [Finding]
     /// False when no DNS server answered the domain's first lookup: the audit could not be done.
@@ -23,7 +23,7 @@ public struct DomainReport: Sendable {
 }
 
 /// One run of mailaudit: every domain's findings and the run's figures. Renderers are views of it.
-public struct AuditReport: Sendable {
+public struct AuditReport: Sendable, Codable {
     /// The JSON schema version; bumped on any incompatible change (docs/json-output.md).
     public static let schemaVersion = 1
 

@@ -83,14 +83,7 @@ struct AuditCommand: AsyncParsableCommand {
         options.probe = probe.options
         options.deadline = .milliseconds(Int(deadline * 1000))
 
-        let resolver = dns.resolver(nameservers)
-        let clock = ContinuousClock()
-        let startedAt = Date()
-        let start = clock.now
-        let domainReports = await Auditor(resolver: resolver, options: options).audit(names)
-        let report = AuditReport(
-            toolVersion: MailAuditVersion.current, startedAt: startedAt, duration: clock.now - start,
-            resolvers: nameservers.map(\.description), domains: domainReports, dns: await resolver.statistics())
+        let report = await Audit.run(names, options: options, resolver: dns.resolver(nameservers), resolverNames: nameservers.map(\.description))
 
         let threshold: Severity = switch failOn {
         case .failure: .failure

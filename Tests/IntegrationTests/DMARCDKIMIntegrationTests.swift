@@ -133,7 +133,7 @@ struct DMARCDKIMIntegrationTests {
     }
 
     func severities(_ findings: [Finding], _ id: String, subject: String? = nil) -> [Severity] {
-        findings.filter { $0.id.rawValue == id && (subject == nil || $0.subject == subject) }.map(\.severity)
+        findings.filter { $0.id.rawValue == id && (subject == nil || $0.subject.description == subject) }.map(\.severity)
     }
 
     @Test func aSubdomainIsGovernedByItsOrganizationalDomainThroughTheTreeWalk() async throws {

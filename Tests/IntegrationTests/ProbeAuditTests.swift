@@ -141,7 +141,7 @@ struct ProbeAuditTests {
         #expect(!valid.contains { $0.severity == .failure || $0.severity == .warning }, "\(valid.map(\.id))")
         // Two MX names on one address: one probe, and the name check is made for each name.
         let alias = byDomain["alias"] ?? []
-        #expect(alias.filter { $0.id == "smtp.starttls" }.map(\.subject) == ["mx-valid.lab.test, mx-valid2.lab.test [127.0.1.2]"])
+        #expect(alias.filter { $0.id == "smtp.starttls" }.map(\.subject.description) == ["mx-valid.lab.test, mx-valid2.lab.test [127.0.1.2]"])
         #expect(alias.first { $0.id == "smtp.certificate-name-mismatch" }?.message.contains("not valid for mx-valid2.lab.test;") == true)
         // The certificate facts are in the evidence.
         let chain = valid.first { $0.id == "smtp.starttls" }?.evidence.joined(separator: "\n") ?? ""

@@ -105,7 +105,7 @@ struct SPFIntegrationTests {
         let report = await Auditor(resolver: resolver, options: options).audit(try name("good.test"))
         let verdicts = report.findings.filter { $0.id.rawValue.hasPrefix("spf.sender") }
         #expect(verdicts.map(\.id.rawValue) == ["spf.sender-pass", "spf.sender-not-authorised"])
-        #expect(verdicts.map(\.subject) == ["127.0.2.1", "198.51.100.7"])
+        #expect(verdicts.map(\.subject.description) == ["127.0.2.1", "198.51.100.7"])
         #expect(verdicts.last?.severity == .failure)
     }
 

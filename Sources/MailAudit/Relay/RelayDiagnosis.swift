@@ -17,8 +17,13 @@ public struct RelayOptions: Sendable {
     /// The envelope sender and recipient; MAIL and RCPT are skipped without them.
     public var from: String?
     public var to: String?
+    /// More recipients after ``to``, each with its own RCPT (the scheduled report's list).
+    public var moreRecipients: [String] = []
     /// Really send a short test message (DATA).
     public var sendTest = false
+    /// The message DATA sends under ``sendTest``, instead of the short test message (a
+    /// scheduled report, already rendered with CRLF or LF line ends).
+    public var message: String?
     public var ehloName: String
     public var caFile: String?
     public var credentialPolicy = CredentialPolicy.verifiedTLS

@@ -140,7 +140,16 @@ struct RelayDialogue: Sendable {
             return
         }
         do {
-            walk.add(verdicts.envelope(try session.rcpt(to: to), step: .rcpt, address: to, authOfferedNotUsed: authOfferedNotUsed))
+            var accepted: RelayStep?
+            for recipient in [to] + options.moreRecipients {
+                let step = verdicts.envelope(try session.rcpt(to: recipient), step: .rcpt, address: recipient, authOfferedNotUsed: authOfferedNotUsed)
+                guard step.status == .pass else {
+                    accepted = step
+                    break
+                }
+                if accepted == nil { accepted = step } else { accepted?.evidence.append(step.summary) }
+            }
+            if let accepted { walk.add(accepted) }
         } catch {
             walk.add(verdicts.streamFailure(error, at: .rcpt))
         }
@@ -206,7 +215,8 @@ struct RelayDialogue: Sendable {
 
     private func sendTestMessage(_ session: SMTPSession, _ verdicts: RelayVerdicts, from: String, to: String) -> RelayStep {
         let message: SMTPMessageData
-        do { message = try SMTPMessageData(message: RelayTestMessage.text(from: from, to: to, host: options.host, ehloName: options.ehloName)) } catch {
+        let text = options.message ?? RelayTestMessage.text(from: from, to: to, host: options.host, ehloName: options.ehloName)
+        do { message = try SMTPMessageData(message: text) } catch {
             return RelayStep(.data, .fail, "the test message could not be encoded: \(error)", category: .policy)
         }
         do {

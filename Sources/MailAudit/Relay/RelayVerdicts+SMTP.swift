@@ -116,7 +116,7 @@ extension RelayVerdicts {
     func data(_ reply: SMTPReply, final: SMTPReply?) -> RelayStep {
         guard let final else { return judged(reply, step: .data, command: .data) }
         if final.isPositive {
-            return RelayStep(.data, .pass, "test message accepted: \(final.code) \(final.text)", evidence: ["DATA: \(reply.code) \(reply.text)"],
+            return RelayStep(.data, .pass, "message accepted: \(final.code) \(final.text)", evidence: ["DATA: \(reply.code) \(reply.text)"],
                              reply: final)
         }
         return judged(final, step: .data, command: .message)

@@ -33,18 +33,22 @@ public enum JSONRenderer {
         var id: String
         var area: String
         var severity: Severity
-        var subject: String
+        var subject: FindingSubject
         var message: String
         var evidence: [String]
         var remedy: String?
         var reference: String?
+        var facts: [String: Fact]
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(id, forKey: .id)
             try container.encode(area, forKey: .area)
             try container.encode(severity, forKey: .severity)
-            try container.encode(subject, forKey: .subject)
+            try container.encode(subject.description, forKey: .subject)
+            try container.encode(subject, forKey: .subjectFields)
+            try container.encode(subject.key, forKey: .key)
+            try container.encode(facts, forKey: .facts)
             try container.encode(message, forKey: .message)
             try container.encode(evidence, forKey: .evidence)
             // Absent values are null, not missing, so consumers see every key.
@@ -53,7 +57,7 @@ public enum JSONRenderer {
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, area, severity, subject, message, evidence, remedy, reference
+            case id, area, severity, subject, subjectFields, key, message, evidence, remedy, reference, facts
         }
     }
 
@@ -78,7 +82,7 @@ public enum JSONRenderer {
                     deadlineExceeded: domain.deadlineExceeded,
                     findings: domain.findings.map {
                         FindingJSON(id: $0.id.rawValue, area: $0.id.area, severity: $0.severity, subject: $0.subject,
-                                    message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference)
+                                    message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference, facts: $0.facts)
                     },
                     probes: domain.probes)
             })

@@ -58,7 +58,7 @@ import Testing
             b.example.test. A 192.0.2.1
             c.example.test. A 192.0.2.1
             """)
-        let hosts = report.findings.filter { $0.id == "mx.target-resolves" }.map(\.subject)
+        let hosts = report.findings.filter { $0.id == "mx.target-resolves" }.map(\.subject.description)
         #expect(hosts == ["a.example.test", "b.example.test", "c.example.test"])
     }
 
@@ -119,7 +119,7 @@ import Testing
         var options = AuditOptions()
         options.sendingAddresses = [try #require(IPAddress("192.0.2.1")), try #require(IPAddress("192.0.2.200"))]
         let (_, report, resolver) = try await audit(Self.good, options: options)
-        let bySubject = Dictionary(grouping: report.findings.filter { $0.id.area == "rdns" }, by: \.subject)
+        let bySubject = Dictionary(grouping: report.findings.filter { $0.id.area == "rdns" }, by: \.subject.description)
         #expect(bySubject["192.0.2.200"]?.map(\.id) == ["rdns.no-ptr"])
         #expect(bySubject["192.0.2.200"]?.first?.severity == .failure)
         #expect(bySubject["192.0.2.1"]?.contains { $0.id == "rdns.fcrdns" } == true)
@@ -134,7 +134,7 @@ import Testing
             mx1.example.test. A 10.1.1.1
             """)
         for finding in report.findings {
-            #expect(!finding.message.isEmpty && !finding.subject.isEmpty)
+            #expect(!finding.message.isEmpty && !finding.subject.description.isEmpty)
             #expect(finding.reference != nil, "\(finding.id) has no reference")
             if finding.severity >= .warning { #expect(finding.remedy != nil, "\(finding.id) has no remedy") }
             if finding.severity != .info { #expect(!finding.evidence.isEmpty, "\(finding.id) has no evidence") }
@@ -146,7 +146,7 @@ import Testing
     func report(_ severities: [Severity], answered: Bool = true) throws -> AuditReport {
         let domain = DomainReport(
             domain: try DomainName(parsing: "example.test"),
-            findings: severities.map { Finding("mx.present", $0, subject: "s", message: "m") },
+            findings: severities.map { Finding("mx.present", $0, subject: FindingSubject(domain: "s"), message: "m") },
             resolverAnswered: answered)
         return AuditReport(toolVersion: "t", startedAt: .init(timeIntervalSince1970: 0), duration: .zero,
                            resolvers: [], domains: [domain], dns: ResolverStatistics())

@@ -37,7 +37,7 @@ struct DKIMCheckTests {
         #expect(summary.message.contains("selector1, google (CNAME to google.keys.provider.test)"))
         #expect(summary.evidence.first?.hasPrefix("tried \(DKIMCommonSelectors.selectors.count) selectors: selector1, selector2") == true)
         #expect(summary.evidence.contains { $0.hasPrefix("not found: selector2, default") })
-        let google = try #require(result.findings.first { $0.subject == "google._domainkey.example.test" })
+        let google = try #require(result.findings.first { $0.subject.description == "google._domainkey.example.test" })
         #expect(google.id == "dkim.key" && google.message.contains("published as a CNAME to google.keys.provider.test"))
         #expect(google.evidence.contains("google._domainkey.example.test. IN CNAME google.keys.provider.test."))
     }

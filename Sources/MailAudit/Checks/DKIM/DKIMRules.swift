@@ -16,7 +16,7 @@ public enum DKIMRules {
         let failed = result.selectors.filter { if case .lookupFailed = $0.content { true } else { false } }
         if !failed.isEmpty {
             findings.append(Finding(
-                "dkim.lookup-failed", .inconclusive, subject: result.domain.description,
+                "dkim.lookup-failed", .inconclusive, subject: .domain(result.domain),
                 message: "could not look up \(failed.count == 1 ? "the DKIM selector" : "\(failed.count) DKIM selectors") \(failed.map(\.selector).joined(separator: ", ")) of \(result.domain): whether keys are published there is unknown",
                 evidence: failed.flatMap { $0.answer?.evidence ?? [] },
                 remedy: "Run the audit again; if it persists, check the domain's name servers.",
@@ -42,16 +42,17 @@ public enum DKIMRules {
         if found.isEmpty {
             guard !result.explicit, result.isComplete else { return nil }
             return Finding(
-                "dkim.no-key-found", .info, subject: domain.description,
+                "dkim.no-key-found", .info, subject: .domain(domain),
                 message: "no DKIM key found at any of the \(tried.count) common selectors tried; selectors cannot be listed from DNS, so this does not mean \(domain) does not sign its mail",
                 evidence: evidence,
                 remedy: "Give the selector your mail is signed with (the s= tag of its DKIM-Signature header) with --selector NAME.",
                 reference: "RFC 6376 §3.1")
         }
         return Finding(
-            "dkim.selectors", .info, subject: domain.description,
+            "dkim.selectors", .info, subject: .domain(domain),
             message: "DKIM key records of \(domain) found at \(found.map(describe).joined(separator: ", ")): \(result.usableKeys.count) usable key\(result.usableKeys.count == 1 ? "" : "s") (\(tried.count) selector\(tried.count == 1 ? "" : "s") tried)",
-            evidence: evidence, reference: "RFC 6376 §3.1, §3.6.2")
+            evidence: evidence, reference: "RFC 6376 §3.1, §3.6.2",
+            facts: ["selectors": .list(found.map(\.selector).sorted())])
     }
 
     private static func describe(_ selector: DKIMSelectorResult) -> String {
@@ -60,7 +61,7 @@ public enum DKIMRules {
 
     /// The findings for one selector's record.
     public static func selectorFindings(_ selector: DKIMSelectorResult, explicit: Bool) -> [Finding] {
-        let subject = selector.name?.description ?? selector.selector
+        let subject = FindingSubject(selector: selector.selector, record: selector.name?.description)
         let evidence = selector.answer?.evidence ?? []
         let via = selector.cnameTarget.map { " (published as a CNAME to \($0))" } ?? ""
         switch selector.content {
@@ -105,7 +106,7 @@ public enum DKIMRules {
     }
 
     private static func keyFindings(
-        _ record: DKIMKeyRecord, text: String, key: DKIMKeyOutcome, subject: String, via: String, evidence: [String]
+        _ record: DKIMKeyRecord, text: String, key: DKIMKeyOutcome, subject: FindingSubject, via: String, evidence: [String]
     ) -> [Finding] {
         var findings: [Finding] = []
         let newKey = "Generate a 2048-bit key (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048), publish it under a new selector, sign with it, then revoke this one by publishing p= empty."
@@ -148,7 +149,8 @@ public enum DKIMRules {
                 findings.append(Finding(
                     "dkim.key", .pass, subject: subject,
                     message: "\(subject)\(via) publishes \(described)",
-                    evidence: evidence, reference: facts.algorithm == .ed25519 ? "RFC 8463 §4.2" : "RFC 8301 §3.2"))
+                    evidence: evidence, reference: facts.algorithm == .ed25519 ? "RFC 8463 §4.2" : "RFC 8301 §3.2",
+                    facts: ["key": .text(facts.summary), "keyBits": .int(facts.bits)]))
             }
         }
         if record.isTesting {
@@ -185,12 +187,12 @@ public enum DKIMRules {
     public static func privateKeyFinding(
         published: DKIMSelectorResult, privateKey: Result<DKIMKeyFacts, DKIMKeyError>, path: String
     ) -> Finding? {
-        let subject = published.name?.description ?? published.selector
+        let subject = FindingSubject(selector: published.selector, record: published.name?.description)
         let facts: DKIMKeyFacts
         switch privateKey {
         case .failure(let error):
             return Finding(
-                "dkim.private-key-unreadable", .failure, subject: path,
+                "dkim.private-key-unreadable", .failure, subject: FindingSubject(record: path),
                 message: "cannot use the private key file: \(error)",
                 remedy: "Give an unencrypted PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY).",
                 reference: "RFC 6376 §3.6.1")

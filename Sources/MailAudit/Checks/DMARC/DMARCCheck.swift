@@ -131,7 +131,7 @@ public struct DMARCResult: Hashable, Sendable {
         var findings = DMARCRules.findings(for: self)
         if !uncheckedDestinations.isEmpty, let domain = discovery.policyDomain {
             findings.append(Finding(
-                "dmarc.report-destinations-not-checked", .info, subject: domain.description,
+                "dmarc.report-destinations-not-checked", .info, subject: .domain(domain),
                 message: "the DMARC record names \(uncheckedDestinations.count) more report destination hosts than the \(DMARCCheck.maximumDestinations) checked",
                 evidence: uncheckedDestinations.map(\.description),
                 remedy: "Few receivers send reports to more than two addresses; list only the ones you read.",

@@ -7,7 +7,7 @@ public enum DMARCRules {
     public static func findings(for result: DMARCResult) -> [Finding] {
         let discovery = result.discovery
         let domain = discovery.domain
-        let subject = domain.description
+        let subject = FindingSubject.domain(domain)
         let walk = walkLines(discovery)
         var findings: [Finding] = []
 
@@ -76,7 +76,12 @@ public enum DMARCRules {
         findings.append(Finding(
             "dmarc.record", .pass, subject: subject,
             message: "\(domain) is covered by DMARC: \(why); \(applied) applies",
-            evidence: walk, reference: "RFC 9989 §4.10.1"))
+            evidence: walk, reference: "RFC 9989 §4.10.1",
+            facts: [
+                "p": .text(record.effectivePolicy.rawValue), "sp": .text(record.effectiveSubdomainPolicy.rawValue),
+                "governedBy": .text(governing.name.description),
+                "rua": .list((record.aggregateReportURIs ?? []).map(\.description)),
+            ]))
         findings += policyFindings(record, result: result, governing: governing, source: source)
         // A public suffix operator's tags and report addresses are not the domain owner's to fix.
         if source != .publicSuffixDomain {
@@ -92,7 +97,7 @@ public enum DMARCRules {
         _ record: DMARCRecord, result: DMARCResult, governing: DMARCWalkStep, source: DMARCDiscovery.Source
     ) -> [Finding] {
         let domain = result.discovery.domain
-        let subject = domain.description
+        let subject = FindingSubject.domain(domain)
         let text = governing.recordText ?? record.description
         var findings: [Finding] = []
         if source == .publicSuffixDomain {
@@ -141,7 +146,7 @@ public enum DMARCRules {
     // MARK: Tags and report addresses
 
     private static func tagFindings(_ record: DMARCRecord, governing: DMARCWalkStep, domain: DomainName) -> [Finding] {
-        let subject = domain.description
+        let subject = FindingSubject.domain(domain)
         let text = governing.recordText ?? record.description
         var findings: [Finding] = []
         if (record.aggregateReportURIs ?? []).isEmpty {
@@ -190,19 +195,19 @@ public enum DMARCRules {
                 return nil
             case .authorized(let answer):
                 return Finding(
-                    "dmarc.external-report-authorised", .pass, subject: destination.host.description,
+                    "dmarc.external-report-authorised", .pass, subject: FindingSubject(record: destination.host.description),
                     message: "\(destination.host) accepts DMARC reports for \(destination.policyDomain) (\(uris))",
                     evidence: answer.evidence, reference: "RFC 9990 §3, RFC 9989 §11.6")
             case .unauthorized(let answer, let organization):
                 return Finding(
-                    "dmarc.external-report-unauthorised", .failure, subject: destination.host.description,
+                    "dmarc.external-report-unauthorised", .failure, subject: FindingSubject(record: destination.host.description),
                     message: "\(uris) of the DMARC record at \(governing.name) is outside its organisation (\(organization) is another Organizational Domain) and \(destination.host) does not authorise reports for \(destination.policyDomain), so receivers send none there",
                     evidence: answer.evidence,
                     remedy: "Ask the operator of \(destination.host) to publish \(record), or send the reports to an address at \(destination.policyDomain).",
                     reference: "RFC 9990 §3, RFC 9989 §11.6, RFC 7489 §7.1")
             case .undetermined(let answer, let reason):
                 return Finding(
-                    "dmarc.external-report-lookup-failed", .inconclusive, subject: destination.host.description,
+                    "dmarc.external-report-lookup-failed", .inconclusive, subject: FindingSubject(record: destination.host.description),
                     message: "could not tell whether \(destination.host) accepts DMARC reports for \(destination.policyDomain) (\(uris)): \(reason)",
                     evidence: answer?.evidence ?? [],
                     remedy: "Run the audit again. If \(destination.host) is outside your organisation it must publish \(record).",
@@ -231,7 +236,7 @@ public enum DMARCRules {
         relaxed.nonExistentPolicy = nil
         relaxed.publicSuffix = nil
         return Finding(
-            "dmarc.enforcing-without-authentication", .warning, subject: domain.description,
+            "dmarc.enforcing-without-authentication", .warning, subject: .domain(domain),
             message: "the DMARC policy for \(domain) is \(policy.rawValue), but \(spf) and no usable DKIM key was found at \(tried): legitimate mail may fail DMARC and be \(policy == .reject ? "rejected" : "quarantined")",
             evidence: [governing.recordText ?? record.description],
             remedy: "Fix SPF and check that your mail is DKIM-signed (name its selector with --selector); until both work, monitor instead: \(suggestedRecord(relaxed, owner: domain))",
@@ -243,7 +248,7 @@ public enum DMARCRules {
     static func syntaxFinding(_ error: DMARCParseError, text: String, step: DMARCWalkStep, domain: DomainName) -> Finding {
         let id: FindingID = if case .badURI = error.reason { "dmarc.bad-report-uri" } else { "dmarc.syntax-error" }
         return Finding(
-            id, .failure, subject: domain.description,
+            id, .failure, subject: .domain(domain),
             message: "the DMARC record at \(step.name) is invalid: \(error). Receivers discard what they cannot read; with p, sp or np unreadable they act as if p=none when rua holds a valid address, and apply no DMARC otherwise",
             evidence: [text, String(repeating: " ", count: max(0, error.offset)) + "^"],
             remedy: "Correct \(error.tag.isEmpty ? "the record" : "the \(error.tag) tag"), for example: \(suggestedRecord(salvage(text), owner: step.domain))",

@@ -9,21 +9,21 @@ public enum MXRules {
         switch answer.outcome {
         case .nxDomain:
             return [Finding(
-                "mx.domain-nxdomain", .failure, subject: domain,
+                "mx.domain-nxdomain", .failure, subject: .domain(routing.domain),
                 message: "\(domain) does not exist in DNS, so it can neither send nor receive mail",
                 evidence: answer.evidence,
                 remedy: "Register or delegate the domain, or check the spelling.",
                 reference: "RFC 1035 §4.1.1")]
         case .cnameLoop:
             return [Finding(
-                "mx.lookup-cname-loop", .failure, subject: domain,
+                "mx.lookup-cname-loop", .failure, subject: .domain(routing.domain),
                 message: "the MX lookup for \(domain) runs into a CNAME loop",
                 evidence: answer.evidence,
                 remedy: "Remove the CNAME records that point back at each other.",
                 reference: "RFC 1034 §3.6.2")]
         case let outcome where outcome.isInconclusive:
             return [Finding(
-                "mx.lookup-failed", .inconclusive, subject: domain,
+                "mx.lookup-failed", .inconclusive, subject: .domain(routing.domain),
                 message: "could not look up the MX records of \(domain): \(outcome.summary)",
                 evidence: answer.evidence,
                 remedy: "Run the audit again; if it persists, check the domain's name servers.",
@@ -39,7 +39,7 @@ public enum MXRules {
         if !nullMX.isEmpty {
             if routing.hosts.count > nullMX.count {
                 findings.append(Finding(
-                    "mx.null-mx-with-other-mx", .failure, subject: domain,
+                    "mx.null-mx-with-other-mx", .failure, subject: .domain(routing.domain),
                     message: "\(domain) publishes a null MX beside other MX records, which RFC 7505 forbids",
                     evidence: mxEvidence,
                     remedy: "Either remove the \"MX 0 .\" record so mail is delivered to the other hosts, "
@@ -47,29 +47,30 @@ public enum MXRules {
                     reference: "RFC 7505 §3"))
             } else {
                 findings.append(Finding(
-                    "mx.null-mx", .pass, subject: domain,
+                    "mx.null-mx", .pass, subject: .domain(routing.domain),
                     message: "\(domain) publishes a null MX: it declares that it accepts no mail",
                     evidence: mxEvidence, reference: "RFC 7505 §3"))
             }
             if nullMX.contains(where: { $0.preference != 0 }) {
                 findings.append(Finding(
-                    "mx.null-mx-nonzero-preference", .warning, subject: domain,
+                    "mx.null-mx-nonzero-preference", .warning, subject: .domain(routing.domain),
                     message: "the null MX record of \(domain) has a preference other than 0",
                     evidence: mxEvidence, remedy: "\(routing.domain.fqdn) IN MX 0 .", reference: "RFC 7505 §3"))
             }
             if routing.hosts.count == nullMX.count { return findings }
         } else {
             findings.append(Finding(
-                "mx.present", .pass, subject: domain,
+                "mx.present", .pass, subject: .domain(routing.domain),
                 message: "\(domain) has \(routing.hosts.count) MX record\(routing.hosts.count == 1 ? "" : "s")",
-                evidence: mxEvidence, reference: "RFC 5321 §5.1"))
+                evidence: mxEvidence, reference: "RFC 5321 §5.1",
+                facts: ["mx": .list(routing.hosts.map { "\($0.preference) \($0.name)" }.sorted())]))
         }
         for host in routing.hosts where host.name != .root {
             findings += hostFindings(host, domain: routing.domain, allowPrivateAddresses: allowPrivateAddresses)
         }
         if !routing.skippedHosts.isEmpty {
             findings.append(Finding(
-                "mx.hosts-not-checked", .warning, subject: domain,
+                "mx.hosts-not-checked", .warning, subject: .domain(routing.domain),
                 message: "\(domain) has \(routing.hosts.count + routing.skippedHosts.count) MX records; only the \(routing.hosts.count) most preferred were checked",
                 evidence: routing.skippedHosts.map(\.description),
                 remedy: "Publish only the MX hosts that really receive mail; senders try few of them.",
@@ -85,7 +86,7 @@ public enum MXRules {
         let answers = [host.ipv4, host.ipv6].compactMap { $0 }
         if let failed = answers.first(where: { $0.outcome.isInconclusive }), host.addresses.isEmpty {
             return [Finding(
-                "mx.target-lookup-failed", .inconclusive, subject: domain,
+                "mx.target-lookup-failed", .inconclusive, subject: .domain(routing.domain),
                 message: "\(domain) has no MX records, and its own addresses could not be looked up: \(failed.outcome.summary)",
                 evidence: routing.mxAnswer.evidence + answers.flatMap(\.evidence),
                 remedy: "Run the audit again; if it persists, check the domain's name servers.",
@@ -93,7 +94,7 @@ public enum MXRules {
         }
         if host.addresses.isEmpty {
             return [Finding(
-                "mx.no-mail-route", .failure, subject: domain,
+                "mx.no-mail-route", .failure, subject: .domain(routing.domain),
                 message: "\(domain) has no MX records and no A or AAAA records, so it cannot receive mail",
                 evidence: routing.mxAnswer.evidence + answers.flatMap(\.evidence),
                 remedy: "Publish MX records for the hosts that receive its mail, for example "
@@ -102,7 +103,7 @@ public enum MXRules {
                 reference: "RFC 5321 §5.1, RFC 7505")]
         }
         var findings = [Finding(
-            "mx.implicit-mx", .warning, subject: domain,
+            "mx.implicit-mx", .warning, subject: .domain(routing.domain),
             message: "\(domain) has no MX records; senders fall back to its A/AAAA addresses (implicit MX)",
             evidence: routing.mxAnswer.evidence + answers.flatMap(\.evidence),
             remedy: "Publish explicit MX records, for example \"\(routing.domain.fqdn) IN MX 10 \(routing.domain.fqdn)\", "
@@ -117,7 +118,7 @@ public enum MXRules {
         let mxLine = "\(domain.fqdn) IN MX \(host.preference) \(host.name.fqdn)"
         if let literal = ipLiteral(in: host.name) {
             return [Finding(
-                "mx.target-ip-literal", .failure, subject: name,
+                "mx.target-ip-literal", .failure, subject: FindingSubject(host: name),
                 message: "the MX target \(name) is an IP address, but an MX record must name a host",
                 evidence: [mxLine],
                 remedy: "Give the server a host name with an A/AAAA record, for example "
@@ -130,7 +131,7 @@ public enum MXRules {
         var findings: [Finding] = []
         if answers.contains(where: { $0.outcome == .cnameLoop }) {
             return [Finding(
-                "mx.target-cname-loop", .failure, subject: name,
+                "mx.target-cname-loop", .failure, subject: FindingSubject(host: name),
                 message: "the MX target \(name) is a CNAME that loops back on itself",
                 evidence: evidence,
                 remedy: "Replace the CNAME at \(host.name.fqdn) with A/AAAA records for the mail server.",
@@ -138,7 +139,7 @@ public enum MXRules {
         }
         if let chain = answers.first(where: { !$0.cnameChain.isEmpty })?.cnameChain {
             findings.append(Finding(
-                "mx.target-cname", .failure, subject: name,
+                "mx.target-cname", .failure, subject: FindingSubject(host: name),
                 message: "the MX target \(name) is an alias (CNAME) for \(chain.last?.description ?? "?"); an MX must name a host directly",
                 evidence: evidence,
                 remedy: "Point the MX record at the canonical name: "
@@ -148,7 +149,7 @@ public enum MXRules {
         if host.addresses.isEmpty {
             if let failed = answers.first(where: { $0.outcome.isInconclusive }) {
                 findings.append(Finding(
-                    "mx.target-lookup-failed", .inconclusive, subject: name,
+                    "mx.target-lookup-failed", .inconclusive, subject: FindingSubject(host: name),
                     message: "could not look up the addresses of the MX target \(name): \(failed.outcome.summary)",
                     evidence: evidence,
                     remedy: "Run the audit again; if it persists, check the name servers of \(name).",
@@ -156,7 +157,7 @@ public enum MXRules {
             } else {
                 let nx = answers.contains { $0.outcome == .nxDomain }
                 findings.append(Finding(
-                    "mx.target-unresolvable", .failure, subject: name,
+                    "mx.target-unresolvable", .failure, subject: FindingSubject(host: name),
                     message: nx ? "the MX target \(name) does not exist (NXDOMAIN)"
                         : "the MX target \(name) has no A or AAAA records",
                     evidence: evidence,
@@ -166,7 +167,7 @@ public enum MXRules {
             return findings
         }
         findings.append(Finding(
-            "mx.target-resolves", .pass, subject: name,
+            "mx.target-resolves", .pass, subject: FindingSubject(host: name),
             message: "\(name) resolves to \(host.addresses.map(\.description).joined(separator: ", "))",
             evidence: evidence, reference: "RFC 5321 §5.1"))
         findings += privateAddressFindings(host, allowPrivateAddresses: allowPrivateAddresses)
@@ -178,7 +179,7 @@ public enum MXRules {
         guard !flagged.isEmpty else { return [] }
         let name = host.name.description
         return [Finding(
-            "mx.target-private-address", allowPrivateAddresses ? .info : .warning, subject: name,
+            "mx.target-private-address", allowPrivateAddresses ? .info : .warning, subject: FindingSubject(host: name),
             message: "\(name) has addresses that are not reachable from the Internet"
                 + (allowPrivateAddresses ? " (allowed by --allow-private-addresses)" : ""),
             evidence: flagged,
@@ -197,7 +198,7 @@ public enum MXRules {
             : withV6.isEmpty ? "no MX host of \(domain) has an IPv6 address (AAAA)"
             : "\(withV6.count) of \(real.count) MX hosts of \(domain) have an IPv6 address"
         return [Finding(
-            "mx.ipv6", .info, subject: domain, message: message,
+            "mx.ipv6", .info, subject: .domain(routing.domain), message: message,
             evidence: real.map { "\($0.name): \($0.addresses.contains(where: \.isIPv6) ? "AAAA present" : "no AAAA")" },
             remedy: withV6.count == real.count ? nil : "Publish AAAA records for the MX hosts to receive mail over IPv6.",
             reference: "RFC 3596, RFC 5321 §5.1")]

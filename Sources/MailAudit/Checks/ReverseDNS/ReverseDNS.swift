@@ -72,7 +72,7 @@ public enum ReverseDNSRules {
         let ptr = result.ptrAnswer
         if ptr.outcome.isInconclusive {
             return [Finding(
-                "rdns.lookup-failed", .inconclusive, subject: address,
+                "rdns.lookup-failed", .inconclusive, subject: FindingSubject(address: address),
                 message: "could not look up the PTR record of \(what): \(ptr.outcome.summary)",
                 evidence: ptr.evidence,
                 remedy: "Run the audit again; if it persists, check the reverse zone's name servers.",
@@ -81,7 +81,7 @@ public enum ReverseDNSRules {
         let names = result.forward.keys.sorted()
         if names.isEmpty {
             return [Finding(
-                "rdns.no-ptr", isSender ? .failure : .warning, subject: address,
+                "rdns.no-ptr", isSender ? .failure : .warning, subject: FindingSubject(address: address),
                 message: "\(what) has no PTR record"
                     + (isSender ? "; many receivers reject or penalise mail from such addresses" : ""),
                 evidence: ptr.evidence,
@@ -95,14 +95,14 @@ public enum ReverseDNSRules {
         if confirmed.isEmpty {
             if names.contains(where: { result.forward[$0]?.outcome.isInconclusive == true }) {
                 return [Finding(
-                    "rdns.lookup-failed", .inconclusive, subject: address,
+                    "rdns.lookup-failed", .inconclusive, subject: FindingSubject(address: address),
                     message: "could not confirm the PTR name of \(what): the forward lookup failed",
                     evidence: evidence,
                     remedy: "Run the audit again; if it persists, check the name servers of the PTR name.",
                     reference: "RFC 8601 §3")]
             }
             return [Finding(
-                "rdns.fcrdns-mismatch", .failure, subject: address,
+                "rdns.fcrdns-mismatch", .failure, subject: FindingSubject(address: address),
                 message: "\(what) has PTR \(names.map(\.description).joined(separator: ", ")), "
                     + "which does not resolve back to \(address)",
                 evidence: evidence,
@@ -111,18 +111,18 @@ public enum ReverseDNSRules {
                 reference: "RFC 8601 §3, RFC 1912 §2.1")]
         }
         var findings = [Finding(
-            "rdns.fcrdns", .pass, subject: address,
+            "rdns.fcrdns", .pass, subject: FindingSubject(address: address),
             message: "\(what) has PTR \(confirmed.map(\.description).joined(separator: ", ")), which resolves back to it",
             evidence: evidence, reference: "RFC 8601 §3")]
         for host in hostNames {
             if confirmed.contains(host) {
                 findings.append(Finding(
-                    "rdns.ptr-matches-mx", .info, subject: address,
+                    "rdns.ptr-matches-mx", .info, subject: FindingSubject(address: address),
                     message: "the PTR name of \(address) is the MX host name \(host)",
                     evidence: ptr.evidence, reference: "RFC 5321 §4.1.4"))
             } else {
                 findings.append(Finding(
-                    "rdns.ptr-differs-from-mx", .info, subject: address,
+                    "rdns.ptr-differs-from-mx", .info, subject: FindingSubject(address: address),
                     message: "the PTR name of \(address) (\(confirmed.map(\.description).joined(separator: ", "))) "
                         + "differs from the MX host name \(host)",
                     evidence: ptr.evidence,

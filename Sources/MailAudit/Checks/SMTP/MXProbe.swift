@@ -87,7 +87,7 @@ extension MailRouting {
 }
 
 /// What one probe saw, for the JSON report: the facts behind the `smtp.*` findings.
-public struct ProbeSummary: Hashable, Sendable, Encodable {
+public struct ProbeSummary: Hashable, Sendable, Codable {
     public var address: IPAddress
     public var port: UInt16
     public var hostNames: [DomainName]

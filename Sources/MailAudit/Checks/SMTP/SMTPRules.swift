@@ -14,15 +14,15 @@ public enum SMTPRules {
         for result: ProbeResult, target: ProbeTarget, ptrNames: [DomainName], expiryWarningDays: Int, now: Date
     ) -> [Finding] {
         let names = target.hostNames.map(\.description)
-        let subject = "\(names.joined(separator: ", ")) [\(result.address)]"
+        let subject = FindingSubject(host: names.joined(separator: ", "), address: result.address.description)
         let transcript = result.transcript.isEmpty
             ? ["\(result.address) port \(result.port): \(result.outcome) at the \(result.stage) stage"]
             : result.transcript.map(\.description)
         let port = result.port
         func finding(_ id: FindingID, _ severity: Severity, _ message: String, evidence: [String]? = nil,
-                     remedy: String? = nil, reference: String) -> Finding {
+                     remedy: String? = nil, reference: String, facts: [String: Fact] = [:]) -> Finding {
             Finding(id, severity, subject: subject, message: message, evidence: evidence ?? transcript,
-                    remedy: remedy, reference: reference)
+                    remedy: remedy, reference: reference, facts: facts)
         }
 
         switch result.outcome {
@@ -98,7 +98,8 @@ public enum SMTPRules {
         findings.append(finding(
             "smtp.starttls", .pass, "\(subject) offers STARTTLS: \(tls.protocolVersion), \(tls.cipher)"
                 + (tls.leaf.map { "; certificate \($0.subject), issued by \($0.issuer), expires \(isoDay($0.notAfter))" } ?? ""),
-            evidence: chain, reference: "RFC 3207"))
+            evidence: chain, reference: "RFC 3207",
+            facts: ["tlsVersion": .text(tls.protocolVersion.description), "fingerprint": .text(tls.leaf?.sha256Fingerprint ?? "")]))
         if tls.protocolVersion.isDeprecated {
             findings.append(finding(
                 "smtp.tls-version-deprecated", .failure, "\(subject) negotiated \(tls.protocolVersion), which is deprecated",
@@ -111,12 +112,16 @@ public enum SMTPRules {
     }
 
     private static func certificateFindings(
-        _ tls: TLSFacts, target: ProbeTarget, subject: String, chain: [String], expiryWarningDays: Int, now: Date
+        _ tls: TLSFacts, target: ProbeTarget, subject: FindingSubject, chain: [String], expiryWarningDays: Int, now: Date
     ) -> [Finding] {
         guard let leaf = tls.leaf else { return [] }
         var findings: [Finding] = []
         func add(_ id: FindingID, _ severity: Severity, _ message: String, remedy: String?, reference: String) {
-            findings.append(Finding(id, severity, subject: subject, message: message, evidence: chain, remedy: remedy, reference: reference))
+            let facts: [String: Fact] = [
+                "fingerprint": .text(leaf.sha256Fingerprint), "notAfter": .date(leaf.notAfter), "key": .text(leaf.publicKey.description),
+            ]
+            findings.append(Finding(id, severity, subject: subject, message: message, evidence: chain, remedy: remedy, reference: reference,
+                                    facts: facts))
         }
         let verification = tls.verification
         switch verification.untrusted {
@@ -187,7 +192,7 @@ public enum SMTPRules {
         return findings
     }
 
-    private static func greetingFindings(_ result: ProbeResult, subject: String, ptrNames: [DomainName]) -> [Finding] {
+    private static func greetingFindings(_ result: ProbeResult, subject: FindingSubject, ptrNames: [DomainName]) -> [Finding] {
         guard let greeting = result.greeting, let first = greeting.lines.first?.split(separator: " ").first,
               !ptrNames.isEmpty else { return [] }
         let announced = DomainName(labels: first.split(separator: ".").map(String.init))
@@ -208,7 +213,7 @@ public enum SMTPRules {
         let unreachable = results.filter { if case .networkError = $0.outcome { true } else { false } }
         guard !timedOut.isEmpty, timedOut.count + unreachable.count == results.count, let port = results.first?.port else { return nil }
         return Finding(
-            "smtp.port-blocked", .inconclusive, subject: domain.description,
+            "smtp.port-blocked", .inconclusive, subject: .domain(domain),
             message: "every MX address of \(domain) that could be tried timed out on port \(port): this network probably blocks outbound port \(port)",
             evidence: results.map { "\($0.address):\($0.port) \($0.outcome)" },
             remedy: "Many ISPs and cloud providers (AWS, Google Cloud, Azure among them) block outbound port 25. Confirm from "

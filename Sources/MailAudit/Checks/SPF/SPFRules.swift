@@ -18,33 +18,34 @@ public enum SPFRules {
         switch tree.content {
         case .lookupFailed(.cnameLoop):
             return [Finding(
-                "spf.cname-loop", .failure, subject: domain,
+                "spf.cname-loop", .failure, subject: .domain(tree.domain),
                 message: "the TXT lookup of \(domain) runs into a CNAME loop, so SPF gives an error",
                 evidence: evidence, remedy: "Remove the CNAME records that point back at each other.",
                 reference: "RFC 1034 §3.6.2, RFC 7208 §4.4")]
         case .lookupFailed(let outcome):
             return [Finding(
-                "spf.lookup-failed", .inconclusive, subject: domain,
+                "spf.lookup-failed", .inconclusive, subject: .domain(tree.domain),
                 message: "could not look up the TXT records of \(domain): \(outcome.summary)",
                 evidence: evidence, remedy: "Run the audit again; if it persists, check the domain's name servers.",
                 reference: "RFC 7208 §4.4")]
         case .none, .notFollowed, .loop:
             return [Finding(
-                "spf.none", .warning, subject: domain,
+                "spf.none", .warning, subject: .domain(tree.domain),
                 message: "\(domain) publishes no SPF record, so receivers cannot tell which hosts may send its mail",
                 evidence: evidence, remedy: "Publish one, for example \(suggested)", reference: "RFC 7208 §4.5")]
         case .multiple(let texts):
             return [Finding(
-                "spf.multiple-records", .failure, subject: domain,
+                "spf.multiple-records", .failure, subject: .domain(tree.domain),
                 message: "\(domain) publishes \(texts.count) SPF records; with more than one, every check gives permerror",
                 evidence: texts, remedy: "Merge them into one TXT record that starts with v=spf1.",
                 reference: "RFC 7208 §4.5")]
         case .invalid(let error, let text):
-            return [syntaxFinding(error, text: text, subject: domain, context: "the SPF record of \(domain)")]
+            return [syntaxFinding(error, text: text, subject: .domain(tree.domain), context: "the SPF record of \(domain)")]
         case .record(_, let text):
             var findings = [Finding(
-                "spf.record", .pass, subject: domain, message: "\(domain) publishes an SPF record",
-                evidence: [text], reference: "RFC 7208 §4.5")]
+                "spf.record", .pass, subject: .domain(tree.domain), message: "\(domain) publishes an SPF record",
+                evidence: [text], reference: "RFC 7208 §4.5",
+                facts: ["record": .text(text), "includes": .list(tree.children.map(\.term))])]
             findings += sizeFindings(tree)
             findings += allFindings(tree)
             findings += budgetFindings(tree)
@@ -71,7 +72,7 @@ public enum SPFRules {
 
     // MARK: Record-level rules
 
-    static func syntaxFinding(_ error: SPFParseError, text: String, subject: String, context: String) -> Finding {
+    static func syntaxFinding(_ error: SPFParseError, text: String, subject: FindingSubject, context: String) -> Finding {
         let id: FindingID = switch error.reason {
         case .unknownMechanism: "spf.unknown-mechanism"
         case .badCIDR, .cidrLeadingZero, .cidrTooLong, .dualCIDRNotAllowed: "spf.bad-cidr"
@@ -93,7 +94,7 @@ public enum SPFRules {
         guard SPFAnswerSize.exceedsUDPLimit(name: tree.domain, txtStrings: strings) else { return [] }
         let size = SPFAnswerSize.estimate(name: tree.domain, txtStrings: strings)
         return [Finding(
-            "spf.record-too-long", .warning, subject: tree.domain.description,
+            "spf.record-too-long", .warning, subject: .domain(tree.domain),
             message: "the TXT answer for \(tree.domain) is about \(size) octets, more than fits a 512-octet UDP answer; some receivers will not retry over TCP",
             evidence: tree.answer?.evidence ?? [],
             remedy: "Shorten the record: move address ranges into an included record, or remove TXT records nobody uses.",
@@ -113,7 +114,7 @@ public enum SPFRules {
         guard let (qualifier, owner) = finalAll(tree) else {
             if tree.effectiveRedirect != nil { return [] }  // the redirect target is reported on its own
             return [Finding(
-                "spf.no-all", .warning, subject: domain,
+                "spf.no-all", .warning, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) ends without \"all\" or \"redirect\", so unlisted senders get neutral",
                 evidence: [text], remedy: "End the record with \"-all\" (or \"~all\" while you check your senders).",
                 reference: "RFC 7208 §4.7, §5.1")]
@@ -122,26 +123,26 @@ public enum SPFRules {
         switch qualifier {
         case .pass:
             return [Finding(
-                "spf.all-pass", .failure, subject: domain,
+                "spf.all-pass", .failure, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) ends in \"+all\"\(via): it authorises every host on the Internet",
                 evidence: [recordText(owner)], remedy: "Replace \"+all\" with \"-all\" (or \"~all\").",
                 reference: "RFC 7208 §5.1")]
         case .neutral:
             return [Finding(
-                "spf.all-neutral", .warning, subject: domain,
+                "spf.all-neutral", .warning, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) ends in \"?all\"\(via): it says nothing about other senders",
                 evidence: [recordText(owner)], remedy: "Replace \"?all\" with \"-all\" (or \"~all\").",
                 reference: "RFC 7208 §8.2")]
         case .softfail:
             return [Finding(
-                "spf.all-softfail", .info, subject: domain,
+                "spf.all-softfail", .info, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) ends in \"~all\"\(via): other senders soft-fail",
                 evidence: [recordText(owner)],
                 remedy: "Once every legitimate sender is listed, \"-all\" is the stronger statement.",
                 reference: "RFC 7208 §8.5")]
         case .fail:
             return [Finding(
-                "spf.all-fail", .pass, subject: domain,
+                "spf.all-fail", .pass, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) ends in \"-all\"\(via): other senders fail",
                 evidence: [recordText(owner)], reference: "RFC 7208 §8.4")]
         }
@@ -159,24 +160,24 @@ public enum SPFRules {
         let lines = treeLines(tree)
         if total > lookupLimit {
             return [Finding(
-                "spf.too-many-lookups", .failure, subject: domain,
+                "spf.too-many-lookups", .failure, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) needs \(total) DNS lookups; more than \(lookupLimit) gives permerror, so SPF fails for all its mail",
                 evidence: lines + suggestionLines(tree),
                 remedy: "Drop or flatten includes (replace them by the ip4/ip6 ranges they publish) until at most \(lookupLimit) lookups remain: "
                     + suggestions(tree).map { "\($0.term) (saves \($0.cost))" }.joined(separator: ", ") + ".",
-                reference: "RFC 7208 §4.6.4")]
+                reference: "RFC 7208 §4.6.4", facts: ["lookups": .int(total)])]
         }
         if total >= nearLimit {
             return [Finding(
-                "spf.lookups-near-limit", .info, subject: domain,
+                "spf.lookups-near-limit", .info, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) needs \(total) of the \(lookupLimit) DNS lookups allowed; one more include could break it",
                 evidence: lines, remedy: "Keep an eye on the includes; flatten one before adding another.",
-                reference: "RFC 7208 §4.6.4")]
+                reference: "RFC 7208 §4.6.4", facts: ["lookups": .int(total)])]
         }
         return [Finding(
-            "spf.lookup-count", .pass, subject: domain,
+            "spf.lookup-count", .pass, subject: .domain(tree.domain),
             message: "the SPF record of \(domain) needs \(total) of the \(lookupLimit) DNS lookups allowed",
-            evidence: lines, reference: "RFC 7208 §4.6.4")]
+            evidence: lines, reference: "RFC 7208 §4.6.4", facts: ["lookups": .int(total)])]
     }
 
     /// The tree, one line a lookup term, in evaluation order: each include with its cost (itself
@@ -262,20 +263,20 @@ public enum SPFRules {
         var findings: [Finding] = []
         if voids.count > voidLimit {
             findings.append(Finding(
-                "spf.too-many-void-lookups", .failure, subject: domain,
+                "spf.too-many-void-lookups", .failure, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) makes \(voids.count) lookups that find nothing; more than \(voidLimit) gives permerror",
                 evidence: voids, remedy: "Remove the terms that name domains without records.",
                 reference: "RFC 7208 §4.6.4"))
         } else if !voids.isEmpty {
             findings.append(Finding(
-                "spf.void-lookups", .info, subject: domain,
+                "spf.void-lookups", .info, subject: .domain(tree.domain),
                 message: "the SPF record of \(domain) makes \(voids.count) lookup\(voids.count == 1 ? "" : "s") that find nothing (at most \(voidLimit) allowed)",
                 evidence: voids, remedy: "Remove terms that name domains without records.", reference: "RFC 7208 §4.6.4"))
         }
         for node in tree.allNodes {
             for lookup in node.termLookups where lookup.mxCount > SPFLimits().mxNames {
                 findings.append(Finding(
-                    "spf.mx-too-many-records", .failure, subject: node.domain.description,
+                    "spf.mx-too-many-records", .failure, subject: FindingSubject(record: node.domain.description),
                     message: "\"\(lookup.term)\" in the SPF record of \(node.domain) names a domain with \(lookup.mxCount) MX records; more than 10 gives permerror",
                     evidence: lookup.answers.flatMap(\.evidence),
                     remedy: "Replace \"\(lookup.term)\" by ip4/ip6 terms, or an a: term per host that sends mail.",
@@ -284,7 +285,7 @@ public enum SPFRules {
             for directive in node.record?.directives ?? [] {
                 if case .ptr = directive.mechanism {
                     findings.append(Finding(
-                        "spf.ptr-mechanism", .warning, subject: node.domain.description,
+                        "spf.ptr-mechanism", .warning, subject: FindingSubject(record: node.domain.description),
                         message: "the SPF record of \(node.domain) uses \"\(directive)\", which is slow, unreliable and should not be used",
                         evidence: [recordText(node)], remedy: "Replace \"\(directive)\" by ip4/ip6 or a: terms.",
                         reference: "RFC 7208 §5.5"))
@@ -302,7 +303,7 @@ public enum SPFRules {
             for child in parent.children {
                 let what = child.link == .redirect ? "the redirect" : "\"\(child.term)\""
                 let place = "\(what) in the SPF record of \(parent.domain)"
-                let subject = child.domain.description
+                let subject = FindingSubject(record: child.domain.description)
                 switch child.content {
                 case .record: visit(child)
                 case .none:
@@ -397,7 +398,7 @@ public enum SPFRules {
         collect(tree, via: "in the record itself", outer: nil)
         guard !lines.isEmpty else { return [] }
         return [Finding(
-            "spf.authorised-ranges", .info, subject: tree.domain.description,
+            "spf.authorised-ranges", .info, subject: .domain(tree.domain),
             message: "the SPF record of \(tree.domain) authorises \(lines.count) address range\(lines.count == 1 ? "" : "s")",
             evidence: lines, reference: "RFC 7208 §5")]
     }
@@ -412,16 +413,16 @@ public enum SPFRules {
         let base = "check_host(\(ip), \(domain)) = \(evaluation.result)"
         switch evaluation.result {
         case .pass:
-            return Finding("spf.sender-pass", .pass, subject: ip.description,
+            return Finding("spf.sender-pass", .pass, subject: FindingSubject(address: ip.description),
                            message: "\(base): \(ip) may send mail for \(domain)", evidence: evidence, reference: "RFC 7208 §8.3")
         case .temperror:
-            return Finding("spf.sender-temperror", .inconclusive, subject: ip.description,
+            return Finding("spf.sender-temperror", .inconclusive, subject: FindingSubject(address: ip.description),
                            message: "\(base): a DNS lookup failed, so the check could not be done"
                                + (evaluation.problem.map { " (\($0))" } ?? ""),
                            evidence: evidence, remedy: "Run the audit again.", reference: "RFC 7208 §8.6")
         case .fail, .permerror, .softfail, .neutral, .none:
             let severe = evaluation.result == .fail || evaluation.result == .permerror
-            return Finding("spf.sender-not-authorised", severe ? .failure : .warning, subject: ip.description,
+            return Finding("spf.sender-not-authorised", severe ? .failure : .warning, subject: FindingSubject(address: ip.description),
                            message: "\(base): \(ip) is not authorised to send mail for \(domain)"
                                + (evaluation.problem.map { " (\($0))" } ?? ""),
                            evidence: evidence,

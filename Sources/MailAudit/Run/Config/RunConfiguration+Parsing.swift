@@ -1,0 +1,572 @@
+import Foundation
+import MailAuditCore
+import MailAuditDNS
+import MailAuditRecords
+import TOMLKit
+
+extension RunConfiguration {
+    /// Reads the configuration file at `path`.
+    ///
+    /// - Throws: ``ConfigError`` with one ``ConfigProblem/Kind/unreadable`` problem when the
+    ///   file is missing, unreadable or not UTF-8, else whatever ``parse(_:file:)`` finds.
+    public static func load(path: String) throws(ConfigError) -> RunConfiguration {
+        func unreadable(_ message: String) -> ConfigError {
+            ConfigError(problems: [ConfigProblem(file: path, line: nil, keyPath: "", kind: .unreadable, message: message)])
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw unreadable("no such file")
+        }
+        guard !isDirectory.boolValue else { throw unreadable("this is a directory, not a configuration file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw unreadable("cannot read the file (permission denied?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw unreadable("the file is not UTF-8 text") }
+        return try parse(text, file: path)
+    }
+
+    /// Parses the TOML text of a configuration file and checks every value.
+    ///
+    /// - Parameter file: the name to show in problems, such as `mailaudit.toml`.
+    /// - Throws: ``ConfigError`` listing every problem, each with its line and key path: a TOML
+    ///   syntax error (alone, with TOMLKit's line and column), unknown keys (with the nearest
+    ///   known one), wrong types, bad addresses, host names and IP addresses, bad enumeration
+    ///   values, numbers out of range, missing keys, conflicting keys, duplicate domains and
+    ///   inline passwords.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> RunConfiguration {
+        if let nul = text.unicodeScalars.firstIndex(of: "\0") {
+            let line = text.unicodeScalars[..<nul].filter { $0 == "\n" }.count + 1
+            throw ConfigError(problems: [
+                ConfigProblem(file: file, line: line, keyPath: "", kind: .syntax, message: "not valid TOML: a NUL character")
+            ])
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            let position = error.source.begin
+            throw ConfigError(problems: [
+                ConfigProblem(
+                    file: file, line: position.line, keyPath: "", kind: .syntax,
+                    message: "not valid TOML (column \(position.column)): \(error.description)")
+            ])
+        } catch {
+            throw ConfigError(problems: [
+                ConfigProblem(file: file, line: nil, keyPath: "", kind: .syntax, message: "not valid TOML: \(error)")
+            ])
+        }
+        var reader = ConfigReader(file: file, map: ConfigSourceMap(text))
+        let configuration = reader.read(root)
+        guard let configuration, reader.problems.isEmpty else { throw ConfigError(problems: reader.sortedProblems) }
+        return configuration
+    }
+}
+
+/// Reads the TOML tables into values, noting every problem on the way.
+struct ConfigReader {
+    let file: String
+    let map: ConfigSourceMap
+    var problems: [ConfigProblem] = []
+
+    init(file: String, map: ConfigSourceMap) {
+        self.file = file
+        self.map = map
+    }
+
+    /// The problems by line, those without a line first, otherwise in the order found.
+    var sortedProblems: [ConfigProblem] {
+        problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element)
+    }
+
+    mutating func note(_ kind: ConfigProblem.Kind, _ path: String, _ message: String) {
+        problems.append(ConfigProblem(file: file, line: map.line(of: path), keyPath: path, kind: kind, message: message))
+    }
+
+    // MARK: Sections
+
+    static let sections = ["history", "report", "relay", "defaults", "domain"]
+
+    mutating func read(_ root: TOMLTable) -> RunConfiguration? {
+        checkKeys(root, path: "", allowed: Self.sections)
+        let history = readHistory(root)
+        let (report, sending) = readReport(root)
+        let relay = readRelay(root, sending: sending)
+        let defaults = readDefaults(root)
+        let domains = readDomains(root)
+        guard let history, let domains, problems.isEmpty else { return nil }
+        return RunConfiguration(history: history, report: report, relay: relay, defaults: defaults, domains: domains)
+    }
+
+    /// `[history]`: exactly one of `sqlite` and `postgres`.
+    mutating func readHistory(_ root: TOMLTable) -> RunConfiguration.History? {
+        guard root["history"] != nil else {
+            note(.missing, "history", "a [history] table is required: sqlite = \"/var/lib/mailaudit/history.sqlite\" or postgres = \"postgres://…\"")
+            return nil
+        }
+        guard let table = table(root, "history", path: "history") else { return nil }
+        checkKeys(table, path: "history", allowed: ["sqlite", "postgres", "password_env", "password_file"], passwordKey: true)
+        let sqlite = nonEmptyString(table, "sqlite", path: "history.sqlite")
+        let postgres = nonEmptyString(table, "postgres", path: "history.postgres")
+        let password = passwordSource(table, path: "history")
+        if table["sqlite"] != nil && table["postgres"] != nil {
+            note(.conflict, "history.postgres", "sqlite and postgres are both set; choose one")
+            return nil
+        }
+        if let sqlite {
+            if password != nil {
+                note(.conflict, table["password_env"] != nil ? "history.password_env" : "history.password_file",
+                     "a password applies to postgres only, not to an SQLite file")
+            }
+            return .sqlite(path: sqlite)
+        }
+        if let postgres {
+            guard postgres.hasPrefix("postgres://") || postgres.hasPrefix("postgresql://") else {
+                note(.badValue, "history.postgres", "\"\(postgres)\" is not a PostgreSQL URL (postgres://user@host/database)")
+                return nil
+            }
+            if Self.urlHoldsPassword(postgres) {
+                note(.inlinePassword, "history.postgres", "the URL holds a password, which is not allowed; use password_env or password_file")
+                return nil
+            }
+            return .postgres(url: postgres, password: password)
+        }
+        if table["sqlite"] == nil && table["postgres"] == nil {
+            note(.missing, "history", "set sqlite = \"/var/lib/mailaudit/history.sqlite\" or postgres = \"postgres://…\"")
+        }
+        return nil
+    }
+
+    /// `postgres://user:secret@host/db` or `…?password=secret`.
+    static func urlHoldsPassword(_ url: String) -> Bool {
+        let rest = url[url.range(of: "://")!.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") { return true }
+        if let query = rest.firstIndex(of: "?") {
+            return rest[rest.index(after: query)...].split(separator: "&").contains { $0.lowercased().hasPrefix("password=") }
+        }
+        return false
+    }
+
+    /// `[report]`; a missing table reads as an empty one. `sending` is false when the report
+    /// is never sent, and when `send` is not valid (one problem about it is enough).
+    mutating func readReport(_ root: TOMLTable) -> (report: RunConfiguration.Report, sending: Bool) {
+        let table = root["report"] == nil ? TOMLTable() : (self.table(root, "report", path: "report") ?? TOMLTable())
+        checkKeys(table, path: "report", allowed: ["from", "to", "send", "subject_prefix"])
+        let send = choice(table, "send", path: "report.send", among: RunConfiguration.SendPolicy.allCases.map { ($0.rawValue, $0) })
+        var from: MailAddress?
+        if let text = string(table, "from", path: "report.from") {
+            from = MailAddress(parsing: text)
+            if from == nil { note(.badValue, "report.from", Self.badAddress(text)) }
+        }
+        var to: [MailAddress] = []
+        for (index, text) in stringArray(table, "to", path: "report.to") ?? [] {
+            if let address = MailAddress(parsing: text) { to.append(address) } else { note(.badValue, "report.to[\(index)]", Self.badAddress(text)) }
+        }
+        let prefix = oneLine(table, "subject_prefix", path: "report.subject_prefix")
+        let sending = table["send"] == nil ? true : (send.map { $0 != .never } ?? false)
+        if sending && table["from"] == nil {
+            note(.missing, "report.from", "report.from is required unless send = \"never\"")
+        }
+        if sending && (table["to"] == nil || table["to"]?.array?.isEmpty == true) {
+            note(.missing, "report.to", "report.to needs at least one address unless send = \"never\"")
+        }
+        return (RunConfiguration.Report(from: from, to: to, send: send ?? .onChange, subjectPrefix: prefix ?? "mailaudit"), sending)
+    }
+
+    static func badAddress(_ text: String) -> String {
+        "\"\(text)\" is not an email address (local@domain, or Name <local@domain>)"
+    }
+
+    /// `[relay]`: required unless the report is never sent.
+    mutating func readRelay(_ root: TOMLTable, sending: Bool) -> RunConfiguration.Relay? {
+        guard root["relay"] != nil else {
+            if sending { note(.missing, "relay.host", "a [relay] with a host is required unless report.send = \"never\"") }
+            return nil
+        }
+        guard let table = table(root, "relay", path: "relay") else { return nil }
+        checkKeys(
+            table, path: "relay",
+            allowed: ["host", "port", "security", "user", "password_env", "password_file", "ca_file", "ehlo_name", "timeout"],
+            passwordKey: true)
+        var host: String?
+        if let text = string(table, "host", path: "relay.host") {
+            host = hostName(text, path: "relay.host")
+        } else if table["host"] == nil {
+            note(.missing, "relay.host", "relay.host is required")
+        }
+        let port = integer(table, "port", path: "relay.port", range: 1...65535)
+        let security = choice(table, "security", path: "relay.security", among: RelaySecurity.allCases.map { ($0.rawValue, $0) })
+        let user = oneLine(table, "user", path: "relay.user")
+        let password = passwordSource(table, path: "relay")
+        let hasPasswordKey = ["password", "password_env", "password_file"].contains { table[$0] != nil }
+        if table["user"] != nil && !hasPasswordKey {
+            note(.missing, "relay.user", "relay.user is set, so password_env or password_file is required")
+        }
+        if table["user"] == nil && (table["password_env"] != nil || table["password_file"] != nil) {
+            note(.missing, "relay.user", "a password is set but relay.user is not")
+        }
+        if security == RelaySecurity.none && table["user"] != nil {
+            note(.conflict, "relay.security", "security = \"none\" would send the password in clear; use starttls or implicit")
+        }
+        let caFile = nonEmptyString(table, "ca_file", path: "relay.ca_file")
+        let ehloName = domainName(table, "ehlo_name", path: "relay.ehlo_name")
+        let timeout = seconds(table, "timeout", path: "relay.timeout", range: 1...600)
+        guard let host else { return nil }
+        return RunConfiguration.Relay(
+            host: host, port: UInt16(port ?? 587), security: security ?? .auto, user: user, password: password,
+            caFile: caFile, ehloName: ehloName, timeout: timeout ?? .seconds(30))
+    }
+
+    /// `[defaults]`; a missing table gives the defaults.
+    mutating func readDefaults(_ root: TOMLTable) -> RunConfiguration.Defaults {
+        var defaults = RunConfiguration.Defaults()
+        guard root["defaults"] != nil, let table = table(root, "defaults", path: "defaults") else { return defaults }
+        checkKeys(
+            table, path: "defaults",
+            allowed: [
+                "checks", "allow_private_addresses", "ca_file", "fail_on", "deadline", "resolvers", "smtp_port",
+                "ehlo_name", "expiry_warning_days",
+            ])
+        if let checks = checks(table, "checks", path: "defaults.checks") { defaults.checks = checks }
+        if let allow = bool(table, "allow_private_addresses", path: "defaults.allow_private_addresses") {
+            defaults.allowPrivateAddresses = allow
+        }
+        defaults.caFile = nonEmptyString(table, "ca_file", path: "defaults.ca_file")
+        let thresholds: [(String, Severity)] = [("failure", .failure), ("warning", .warning), ("inconclusive", .inconclusive)]
+        if let failOn = choice(table, "fail_on", path: "defaults.fail_on", among: thresholds) { defaults.failOn = failOn }
+        if let deadline = seconds(table, "deadline", path: "defaults.deadline", range: 1...3600) { defaults.deadline = deadline }
+        for (index, text) in stringArray(table, "resolvers", path: "defaults.resolvers") ?? [] {
+            do {
+                defaults.resolvers.append(try Nameserver(parsing: text))
+            } catch {
+                note(.badValue, "defaults.resolvers[\(index)]", "\"\(text)\" is not a DNS server (an IP address with an optional port): \(error)")
+            }
+        }
+        if let port = integer(table, "smtp_port", path: "defaults.smtp_port", range: 1...65535) { defaults.smtpPort = UInt16(port) }
+        defaults.ehloName = domainName(table, "ehlo_name", path: "defaults.ehlo_name")
+        if let days = integer(table, "expiry_warning_days", path: "defaults.expiry_warning_days", range: 0...365) {
+            defaults.expiryWarningDays = days
+        }
+        return defaults
+    }
+
+    /// `[[domain]]`: at least one, names unique.
+    mutating func readDomains(_ root: TOMLTable) -> [RunConfiguration.DomainEntry]? {
+        guard let value = root["domain"] else {
+            note(.missing, "domain", "at least one [[domain]] is required")
+            return nil
+        }
+        guard let array = value.array else {
+            note(.wrongType, "domain", "expected an array of tables ([[domain]]), found \(Self.typeName(value))")
+            return nil
+        }
+        if array.isEmpty { note(.missing, "domain", "at least one [[domain]] is required") }
+        var entries: [RunConfiguration.DomainEntry] = []
+        var seen: [DomainName: Int] = [:]
+        for index in 0..<array.count {
+            let path = "domain[\(index)]"
+            guard let table = array[index].table else {
+                note(.wrongType, path, "expected a table ([[domain]]), found \(Self.typeName(array[index]))")
+                continue
+            }
+            checkKeys(table, path: path, allowed: ["name", "selectors", "ips", "expect_mx", "expect_dmarc", "checks"])
+            var name: DomainName?
+            if table["name"] == nil {
+                note(.missing, "\(path).name", "every [[domain]] needs a name")
+            } else {
+                name = domainName(table, "name", path: "\(path).name")
+            }
+            if let name {
+                if let first = seen[name] {
+                    let line = map.line(of: "domain[\(first)].name").map { " (line \($0))" } ?? ""
+                    note(.duplicate, "\(path).name", "\(name) is already listed as domain[\(first)]\(line)")
+                } else {
+                    seen[name] = index
+                }
+            }
+            var selectors: [String] = []
+            for (position, text) in stringArray(table, "selectors", path: "\(path).selectors") ?? [] {
+                if Self.isSelector(text) {
+                    selectors.append(text.lowercased())
+                } else {
+                    note(.badValue, "\(path).selectors[\(position)]", "\"\(text)\" is not a DKIM selector (RFC 6376 §3.1: labels of letters, digits, \"-\" and \"_\", such as \"s1\")")
+                }
+            }
+            var ips: [IPAddress] = []
+            for (position, text) in stringArray(table, "ips", path: "\(path).ips") ?? [] {
+                if let address = IPAddress(text) { ips.append(address) } else {
+                    note(.badValue, "\(path).ips[\(position)]", "\"\(text)\" is not an IP address")
+                }
+            }
+            var expectMX: [DomainName]?
+            if let hosts = stringArray(table, "expect_mx", path: "\(path).expect_mx") {
+                expectMX = []
+                for (position, text) in hosts {
+                    if let host = domainName(text, path: "\(path).expect_mx[\(position)]") { expectMX?.append(host) }
+                }
+            }
+            let expectDMARC = choice(table, "expect_dmarc", path: "\(path).expect_dmarc", among: DMARCPolicy.allCases.map { ($0.rawValue, $0) })
+            let checks = checks(table, "checks", path: "\(path).checks")
+            if let name {
+                entries.append(RunConfiguration.DomainEntry(
+                    name: name, selectors: selectors, ips: ips, expectMX: expectMX, expectDMARC: expectDMARC, checks: checks))
+            }
+        }
+        return entries.isEmpty ? nil : entries
+    }
+
+    /// A DKIM selector (RFC 6376 §3.1: selector = sub-domain): dot-separated labels of letters,
+    /// digits, "-" and "_" (the underscore is common in practice), each 1 to 63 octets.
+    static func isSelector(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 253
+            && text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+                (1...63).contains(label.utf8.count)
+                    && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
+            }
+    }
+
+    // MARK: Keys
+
+    /// Notes each key of `table` that is not in `allowed`. `password`, where `passwordKey` is
+    /// set, gets its own problem: the file must not hold a secret.
+    mutating func checkKeys(_ table: TOMLTable, path: String, allowed: [String], passwordKey: Bool = false) {
+        for key in table.keys where !allowed.contains(key) {
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if passwordKey && key == "password" {
+                note(.inlinePassword, keyPath, "inline passwords are not allowed; use password_env or password_file")
+                continue
+            }
+            if let suggestion = Self.suggestion(for: key, among: allowed) {
+                note(.unknownKey, keyPath, "unknown key \"\(key)\"; did you mean \"\(suggestion)\"?")
+            } else {
+                let known = allowed.joined(separator: ", ")
+                note(.unknownKey, keyPath, path.isEmpty ? "unknown table or key \"\(key)\"; the file has \(known)" : "unknown key \"\(key)\"; the keys here are \(known)")
+            }
+        }
+    }
+
+    /// The candidate nearest to `word`, when it is near enough to be a likely typo: the same
+    /// but for case, "-" and "_", or at most 1 edit away (2 for words of 5 or more characters).
+    static func suggestion(for word: String, among candidates: [String]) -> String? {
+        func folded(_ text: String) -> String { text.lowercased().filter { $0 != "_" && $0 != "-" } }
+        if let same = candidates.first(where: { folded($0) == folded(word) }) { return same }
+        let limit = word.count >= 5 ? 2 : 1
+        let scored = candidates.map { ($0, editDistance(word.lowercased(), $0)) }.filter { $0.1 <= limit }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
+    /// The optimal string alignment distance: insertions, deletions, substitutions and
+    /// transpositions of neighbours each count 1.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var d = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[a.count][b.count]
+    }
+
+    // MARK: Typed values
+
+    static func typeName(_ value: any TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a floating-point number"
+        case .bool: "a boolean"
+        case .array: "an array"
+        case .table: "a table"
+        case .date: "a date"
+        case .time: "a time"
+        case .dateTime: "a date-time"
+        }
+    }
+
+    mutating func wrongType(_ path: String, expected: String, found value: any TOMLValueConvertible) {
+        note(.wrongType, path, "expected \(expected), found \(Self.typeName(value))")
+    }
+
+    mutating func table(_ parent: TOMLTable, _ key: String, path: String) -> TOMLTable? {
+        guard let value = parent[key] else { return nil }
+        guard let table = value.table else {
+            wrongType(path, expected: "a table ([\(key)])", found: value)
+            return nil
+        }
+        return table
+    }
+
+    mutating func string(_ table: TOMLTable, _ key: String, path: String) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else {
+            wrongType(path, expected: "a string", found: value)
+            return nil
+        }
+        return text
+    }
+
+    mutating func nonEmptyString(_ table: TOMLTable, _ key: String, path: String) -> String? {
+        guard let text = string(table, key, path: path) else { return nil }
+        guard !text.isEmpty else {
+            note(.badValue, path, "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    /// A non-empty string without control characters (it goes into a header or a command).
+    mutating func oneLine(_ table: TOMLTable, _ key: String, path: String) -> String? {
+        guard let text = nonEmptyString(table, key, path: path) else { return nil }
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            note(.badValue, path, "must be one line without control characters")
+            return nil
+        }
+        return text
+    }
+
+    mutating func bool(_ table: TOMLTable, _ key: String, path: String) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let flag = value.bool else {
+            wrongType(path, expected: "true or false", found: value)
+            return nil
+        }
+        return flag
+    }
+
+    mutating func integer(_ table: TOMLTable, _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let number = value.int else {
+            wrongType(path, expected: "an integer", found: value)
+            return nil
+        }
+        guard range.contains(number) else {
+            note(.outOfRange, path, "\(number) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return number
+    }
+
+    /// A number of seconds, integer or not.
+    mutating func seconds(_ table: TOMLTable, _ key: String, path: String, range: ClosedRange<Double>) -> Duration? {
+        guard let value = table[key] else { return nil }
+        let number: Double
+        if let integer = value.int {
+            number = Double(integer)
+        } else if let double = value.double {
+            number = double
+        } else {
+            wrongType(path, expected: "a number of seconds", found: value)
+            return nil
+        }
+        guard range.contains(number) else {
+            let text = number.rounded() == number ? String(Int(number)) : String(number)
+            note(.outOfRange, path, "\(text) seconds is out of range; expected \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            return nil
+        }
+        if let integer = value.int { return .seconds(integer) }
+        return .milliseconds(Int((number * 1000).rounded()))
+    }
+
+    /// The strings of an array, with their indexes; elements of another type are noted.
+    mutating func stringArray(_ table: TOMLTable, _ key: String, path: String) -> [(Int, String)]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else {
+            let hint = value.string.map { " (write \(key) = [\(TOMLText.quoted($0))])" } ?? ""
+            wrongType(path, expected: "an array of strings", found: value)
+            if !hint.isEmpty { problems[problems.count - 1].message += hint }
+            return nil
+        }
+        var strings: [(Int, String)] = []
+        for index in 0..<array.count {
+            if let text = array[index].string {
+                strings.append((index, text))
+            } else {
+                wrongType("\(path)[\(index)]", expected: "a string", found: array[index])
+            }
+        }
+        return strings
+    }
+
+    /// One of a fixed set of strings.
+    mutating func choice<Value>(_ table: TOMLTable, _ key: String, path: String, among options: [(String, Value)]) -> Value? {
+        guard let text = string(table, key, path: path) else { return nil }
+        if let match = options.first(where: { $0.0 == text }) { return match.1 }
+        let names = options.map(\.0)
+        var message = "\"\(text)\" is not one of \(names.map { "\"\($0)\"" }.joined(separator: ", "))"
+        if let suggestion = Self.suggestion(for: text, among: names) { message += "; did you mean \"\(suggestion)\"?" }
+        note(.badValue, path, message)
+        return nil
+    }
+
+    /// A list of check names; an empty list is noted.
+    mutating func checks(_ table: TOMLTable, _ key: String, path: String) -> Set<AuditCheck>? {
+        guard let names = stringArray(table, key, path: path) else { return nil }
+        let all = AuditCheck.allCases.map(\.rawValue)
+        var checks: Set<AuditCheck> = []
+        for (index, name) in names {
+            if let check = AuditCheck(rawValue: name) {
+                checks.insert(check)
+            } else {
+                var message = "\"\(name)\" is not a check; the checks are \(all.joined(separator: ", "))"
+                if let suggestion = Self.suggestion(for: name, among: all) { message += "; did you mean \"\(suggestion)\"?" }
+                note(.badValue, "\(path)[\(index)]", message)
+            }
+        }
+        if names.isEmpty && table[key]?.array?.isEmpty == true {
+            note(.badValue, path, "list at least one check, or leave the key out for all of them")
+        }
+        return checks.isEmpty ? nil : checks
+    }
+
+    mutating func domainName(_ table: TOMLTable, _ key: String, path: String) -> DomainName? {
+        guard let text = string(table, key, path: path) else { return nil }
+        return domainName(text, path: path)
+    }
+
+    mutating func domainName(_ text: String, path: String) -> DomainName? {
+        do {
+            return try DomainName(parsing: text)
+        } catch {
+            note(.badValue, path, "\"\(text)\" is not a domain name: \(error)")
+            return nil
+        }
+    }
+
+    /// A host name (lower-case A-labels) or an IP address.
+    mutating func hostName(_ text: String, path: String) -> String? {
+        if let address = IPAddress(text) { return address.description }
+        return domainName(text, path: path)?.description
+    }
+
+    /// `password_env` or `password_file`, not both.
+    mutating func passwordSource(_ table: TOMLTable, path: String) -> RunConfiguration.PasswordSource? {
+        let environment = string(table, "password_env", path: "\(path).password_env")
+        let file = nonEmptyString(table, "password_file", path: "\(path).password_file")
+        if table["password_env"] != nil && table["password_file"] != nil {
+            note(.conflict, "\(path).password_file", "password_env and password_file are both set; choose one")
+            return nil
+        }
+        if let environment {
+            guard Self.isEnvironmentName(environment) else {
+                note(.badValue, "\(path).password_env", "\"\(environment)\" is not an environment variable name (letters, digits and \"_\", not starting with a digit)")
+                return nil
+            }
+            return .environment(environment)
+        }
+        return file.map { .file($0) }
+    }
+
+    static func isEnvironmentName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+}
