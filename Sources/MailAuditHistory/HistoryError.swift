@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why the run history could not do what was asked. Each description is one line for the CLI,
 /// and none ever holds a password: URLs are shown with `***` in its place and every message
 /// from a server or library is scrubbed of it (see ``Redaction``).
@@ -61,5 +63,3 @@ enum Redaction {
         return String(text[..<schemeEnd.upperBound]) + userInfo[..<colon] + ":***" + rest[at...]
     }
 }
-
-import Foundation

@@ -1,3 +1,11 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where scheduled audits (`mailaudit run`) keep their runs: SQLite on one machine, or one
 /// PostgreSQL database shared by several. Both stores have the same tables and columns (see
 /// ``HistorySchema``) and behave alike; ``History`` opens one from a configuration.
@@ -109,11 +117,3 @@ enum LockPolling {
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
-
-import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

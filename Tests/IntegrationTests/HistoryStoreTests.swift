@@ -197,6 +197,23 @@ struct HistoryStoreTests {
         await store.close()
     }
 
+    @Test(arguments: Backend.allCases)
+    func storesMigratingANewHistoryAtOnceAllSucceed(_ backend: Backend) async throws {
+        let location = try await StoreLocation.fresh(backend)
+        defer { location.remove() }
+        var stores: [any HistoryStore] = []
+        for _ in 0..<4 { stores.append(try await location.open()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores { group.addTask { try await store.migrate() } }
+            try await group.waitForAll()
+        }
+        for store in stores {
+            #expect(try await store.schemaVersion() == History.schemaVersion)
+            await store.close()
+        }
+        #expect(try await location.sql("SELECT COUNT(*) FROM schema_version;").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
     static let columns: [String: [String]] = [
         "runs": ["id", "started_at", "finished_at", "tool_version", "host", "domain_count", "failures", "warnings", "inconclusive"],
         "domain_runs": ["run_id", "domain", "position", "started_at", "failures", "warnings", "inconclusive", "report_json"],

@@ -115,7 +115,7 @@ struct RunBinaryTests {
         #expect(message.contains("Content-Type: text/plain; charset=utf-8"))
         #expect(message.contains("Content-Type: text/html; charset=utf-8"))
         #expect(message.contains("Content-Type: application/json"))
-        #expect(message.contains("No changes since the last run"))
+        #expect(message.contains("First run: there is no earlier run to compare with."))
 
         let second = try await mailaudit(
             ["run", "--config", lab.config(send: "on-change", extra: "expect_dmarc = \"quarantine\"").path, "--format", "json",

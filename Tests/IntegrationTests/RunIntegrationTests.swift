@@ -164,4 +164,63 @@ struct RunIntegrationTests {
         #expect(Self.changes(fifth, "spf.too-many-lookups").isEmpty, "11 → 12 lookups stays over the limit: not a change")
         #expect(Self.changes(fifth, "spf.record").count == 1, "but the include added is")
     }
+
+    /// A new certificate (another key) and expiry crossing the warning threshold are changes;
+    /// the days left shrinking is not.
+    @Test func certificateChangesAndExpiryCrossingTheWarningAreChanges() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ca = try await TestCA.create()
+        defer { ca.remove() }
+        let reference = TestCA.referenceTime
+        let validity = (notBefore: reference.addingTimeInterval(-30 * 86_400), notAfter: reference.addingTimeInterval(60 * 86_400))
+        let nsd = NSDServer(zones: [.text("run.test", Zone().text), .text("test", Self.topZone)])
+        try await nsd.start()
+        defer { nsd.stop() }
+
+        func run(certificate: URL, at time: Date) async throws -> RunReport {
+            let postfix = PostfixServer(listeners: [
+                .starttls("mx1", address: "127.0.40.1", hostName: "mx1.alpha.run.test", chainFile: certificate),
+            ])
+            try await postfix.start()
+            defer { postfix.stop() }
+            let text = """
+                [history]
+                sqlite = "\(directory.appendingPathComponent("history.sqlite").path)"
+                [report]
+                send = "never"
+                [defaults]
+                checks = ["mx", "probe"]
+                allow_private_addresses = true
+                resolvers = ["127.0.0.1:\(try nsd.requirePort())"]
+                smtp_port = \(try postfix.requirePort())
+                ca_file = "\(ca.rootFile.path)"
+                expiry_warning_days = 14
+                [[domain]]
+                name = "alpha.run.test"
+                """
+            var pipeline = RunPipeline(configuration: try RunConfiguration.parse(text, file: "probe.toml"))
+            pipeline.verificationTime = time
+            return try await pipeline.run().report
+        }
+
+        let first = try await ca.issue(.valid, for: "mx1.alpha.run.test", validity: validity)
+        _ = try await run(certificate: first.chainFile, at: reference)
+        let same = try await run(certificate: first.chainFile, at: reference.addingTimeInterval(86_400))
+        #expect(same.changes.isEmpty, "a day less to expiry is no change: \(same.changes.map(\.summary))")
+
+        let expiring = try await run(certificate: first.chainFile, at: reference.addingTimeInterval(50 * 86_400))
+        let crossed = try #require(expiring.changes.first { $0.id == "smtp.certificate-expiring" }, "\(expiring.changes.map(\.summary))")
+        #expect(crossed.kind == .replaced)
+        #expect(crossed.previousID == "smtp.certificate-valid")
+
+        let renewed = try await ca.issue(.valid, for: "mx1.alpha.run.test", validity: validity)
+        let changed = try await run(certificate: renewed.chainFile, at: reference.addingTimeInterval(50 * 86_400))
+        let starttls = try #require(changed.changes.first { $0.id == "smtp.starttls" }, "\(changed.changes.map(\.summary))")
+        #expect(starttls.facts.contains { $0.name == "fingerprint" })
+        let certificate = try #require(changed.changes.first { $0.id == "smtp.certificate-expiring" }, "\(changed.changes.map(\.summary))")
+        #expect(certificate.kind == .facts)
+        #expect(certificate.facts.contains { $0.name == "fingerprint" })
+    }
 }

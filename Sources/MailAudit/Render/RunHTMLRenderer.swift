@@ -59,7 +59,9 @@ public enum RunHTMLRenderer {
     static func changes(_ report: RunReport) -> String {
         var html = section("Changes since the last run", id: "changes")
         if report.changes.isEmpty {
-            html += "<p style=\"margin:0 0 8px 0;\">No changes since the last run.</p>\n"
+            let everyDomainIsNew = !report.audit.domains.isEmpty && report.firstRun.count == report.audit.domains.count
+            html += "<p style=\"margin:0 0 8px 0;\">"
+                + (everyDomainIsNew ? "First run: there is no earlier run to compare with." : "No changes since the last run.") + "</p>\n"
         }
         for domain in changedDomains(report) {
             let since = report.previousRuns[domain].map { " since run <span style=\"\(Style.mono)\">\(escape($0))</span>" } ?? ""

@@ -5,8 +5,9 @@ public import MailAuditCore
 public enum RunTextRenderer {
     public static func render(_ report: RunReport) -> String {
         var lines = [report.subjectLine, "run \(report.runID) on \(report.host) at \(report.audit.startedAt.formatted(.iso8601))", ""]
+        let everyDomainIsNew = !report.audit.domains.isEmpty && report.firstRun.count == report.audit.domains.count
         if report.changes.isEmpty {
-            lines.append("No changes since the last run.")
+            lines.append(everyDomainIsNew ? "First run: there is no earlier run to compare with." : "No changes since the last run.")
         } else {
             lines.append("Changes since the last run (\(report.changes.count)):")
             for domain in report.audit.domains.map(\.domain.description) {

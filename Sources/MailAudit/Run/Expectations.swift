@@ -24,7 +24,7 @@ public struct DomainExpectations: Hashable, Sendable, Codable {
                 let have = Set(entries.compactMap { $0.split(separator: " ").last.map { Self.normalised(String($0)) } })
                 results.append(have == want
                     ? Finding("expect.mx", .pass, subject: .domain(domain), message: "the MX hosts of \(domain) are the expected ones",
-                              evidence: entries, reference: "mailaudit.toml expect_mx", facts: ["mx": .list(have.sorted())])
+                              evidence: entries, reference: "mailaudit.toml expect_mx", facts: ["mx": .list(have.sorted()), "expected": .list(want.sorted())])
                     : Finding("expect.mx-changed", .failure, subject: .domain(domain),
                               message: "the MX hosts of \(domain) are \(have.sorted().joined(separator: ", ")), not the expected \(want.sorted().joined(separator: ", "))",
                               evidence: entries, remedy: "Restore the MX records, or update expect_mx in the config if the change was intended.",
@@ -37,7 +37,7 @@ public struct DomainExpectations: Hashable, Sendable, Codable {
             if let record = findings.first(where: { $0.id == "dmarc.record" }), case .text(let policy)? = record.facts["p"] {
                 results.append(policy == expected
                     ? Finding("expect.dmarc", .pass, subject: .domain(domain), message: "the DMARC policy of \(domain) is p=\(policy), as expected",
-                              reference: "mailaudit.toml expect_dmarc", facts: ["p": .text(policy)])
+                              reference: "mailaudit.toml expect_dmarc", facts: ["p": .text(policy), "expected": .text(expected)])
                     : Finding("expect.dmarc-changed", .failure, subject: .domain(domain),
                               message: "the DMARC policy of \(domain) is p=\(policy), not the expected p=\(expected)",
                               evidence: record.evidence, remedy: "Restore p=\(expected) in the DMARC record, or update expect_dmarc if the change was intended.",

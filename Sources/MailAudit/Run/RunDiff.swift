@@ -38,7 +38,7 @@ public struct FindingChange: Hashable, Sendable, Codable {
         case .new: "new \(severity): \(message)"
         case .resolved: "resolved (was \(severity)): \(message)"
         case .severity: "\(previousSeverity.map { "\($0) → " } ?? "")\(severity): \(message)"
-        case .facts: "\(id) \(subject): " + facts.map(\.summary).joined(separator: "; ")
+        case .facts: facts.map(\.summary).joined(separator: "; ")
         case .replaced:
             "\(previousID.map { "\($0) → " } ?? "")\(id) (\(previousSeverity.map { "\($0) → " } ?? "")\(severity)): \(message)"
                 + (facts.isEmpty ? "" : " [" + facts.map(\.summary).joined(separator: "; ") + "]")

@@ -96,7 +96,8 @@ public struct RunPipeline: Sendable {
         switch policy {
         case .always: return nil
         case .never: return "send = \"never\""
-        case .onChange: return report.changes.isEmpty ? "no changes since the last run (send = \"on-change\")" : nil
+        // A domain's first run is news too: its baseline goes out once.
+        case .onChange: return report.changes.isEmpty && report.firstRun.isEmpty ? "no changes since the last run (send = \"on-change\")" : nil
         case .onFailure:
             return report.audit.exitCode(failOn: failOn) == 0 ? "no failures (send = \"on-failure\")" : nil
         }

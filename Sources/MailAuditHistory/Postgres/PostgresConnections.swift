@@ -123,7 +123,14 @@ enum PostgresErrors {
                 let detail = info?[.detail].map { ": \($0)" } ?? ""
                 text = "\(message)\(detail) (SQLSTATE \(info?[.sqlState] ?? "?"))"
             case .connectionError:
-                text = "cannot connect: \(error.underlying.map { "\($0)" } ?? "connection failed")"
+                let underlying = error.underlying.map { "\($0)" } ?? "connection failed"
+                if underlying.contains("Connection refused") {
+                    text = "cannot connect: connection refused (is PostgreSQL running and listening there?)"
+                } else if underlying.lowercased().contains("timeout") || underlying.lowercased().contains("timed out") {
+                    text = "cannot connect: timed out"
+                } else {
+                    text = "cannot connect: \(underlying)"
+                }
             case .sslUnsupported:
                 text = "the server does not offer TLS, and sslmode asks for it"
             case .failedToAddSSLHandler:

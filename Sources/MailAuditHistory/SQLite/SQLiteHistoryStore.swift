@@ -84,10 +84,20 @@ final class SQLiteHistoryStore: HistoryStore {
     func migrate() async throws(HistoryError) {
         let found = try await schemaVersion()
         guard found <= HistorySchema.version else { throw HistorySchema.tooNew(found) }
+        guard var failure = await runMigrator() else { return }
+        // GRDB reads which migrations are applied before taking the write lock, so two processes
+        // migrating a new file at once may both try v1; the loser's attempt rolls back. Once more
+        // sees what the winner applied.
+        if let again = await runMigrator() { failure = again } else { return }
+        throw .migration("\(path): \(Self.describe(failure))")
+    }
+
+    /// Runs the migrator on GRDB's writer queue (each migration in its own IMMEDIATE
+    /// transaction); the error, or nil on success.
+    private func runMigrator() async -> (any Error)? {
         let migrator = Self.migrator
         let pool = self.pool
-        let failure: (any Error)? = await withCheckedContinuation { continuation in
-            // Runs on GRDB's writer queue, in an exclusive transaction per migration.
+        return await withCheckedContinuation { continuation in
             migrator.asyncMigrate(pool) { result in
                 switch result {
                 case .success: continuation.resume(returning: nil)
@@ -95,7 +105,6 @@ final class SQLiteHistoryStore: HistoryStore {
                 }
             }
         }
-        if let failure { throw .migration("\(path): \(Self.describe(failure))") }
     }
 
     func schemaVersion() async throws(HistoryError) -> Int {

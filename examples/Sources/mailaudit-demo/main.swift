@@ -82,6 +82,7 @@ do {
 
     try await relayDemo(mailaudit: mailaudit, resolver: resolver)
     try await explainDemo(mailaudit: mailaudit)
+    try await scheduledDemo(mailaudit: mailaudit, zones: zones)
 } catch {
     fail("\(error)")
 }
