@@ -145,6 +145,28 @@ struct RunBinaryTests {
         #expect((try json(history.stdout)["runs"] as? [Any])?.count == 1, "the findings were stored before sending")
     }
 
+    /// 451 at RCPT is transient: the report is tried again (three walks in all), then the run
+    /// exits 4 with the diagnosis of the failing step.
+    @Test func aTransientRefusalIsRetriedWithBackoff() async throws {
+        let lab = try await Self.startLab()
+        defer { lab.stop() }
+        let greylisting = ScriptedSMTPListener(.greylists, address: "127.0.21.40")
+        try await greylisting.start()
+        let port = try greylisting.requirePort()
+        let text = try String(contentsOf: lab.config(send: "always"), encoding: .utf8)
+            .replacingOccurrences(of: "host = \"smtp.relay.test\"", with: "host = \"127.0.21.40\"")
+            .replacingOccurrences(of: "port = 587", with: "port = \(port)")
+            .replacingOccurrences(of: "security = \"starttls\"", with: "security = \"none\"")
+            .components(separatedBy: "\n").filter { !$0.hasPrefix("user =") && !$0.hasPrefix("password_env =") }.joined(separator: "\n")
+        let config = lab.directory.appendingPathComponent("greylisted.toml")
+        try Data(text.utf8).write(to: config)
+        let result = try await mailaudit(["run", "--config", config.path, "--send-backoff", "0.2"])
+        await greylisting.stop()
+        #expect(result.exitCode == 4, "\(result)")
+        #expect(greylisting.connectionsAccepted == 3, "three attempts")
+        #expect(result.stdout.contains("Root cause: rcpt (policy)"), "\(result.stdout)")
+    }
+
     @Test func aDryRunWritesTheMessage() async throws {
         let lab = try await Self.startLab()
         defer { lab.stop() }
