@@ -73,6 +73,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        // Report fixtures shared by the unit and the integration tests.
+        .target(name: "MailAuditFixtures", dependencies: ["MailAudit", "MailAuditCore"], swiftSettings: strict),
         .executableTarget(
             name: "mailaudit",
             dependencies: ["MailAudit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -90,13 +92,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MailAuditTests",
-            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", "MailAuditFixtures", .product(name: "Yams", package: "Yams")],
             exclude: ["Render/Golden"],
             resources: [.copy("SPF/Suite")],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", "mailaudit"],
+            dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", "MailAuditFixtures", "mailaudit"],
             resources: [.copy("Zones")],
             swiftSettings: strict),
     ],
