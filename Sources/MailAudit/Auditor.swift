@@ -73,7 +73,7 @@ public struct Auditor: Sendable {
     /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
     public func audit(_ domains: [DomainName]) async -> [DomainReport] {
         let deadline = options.deadline
-        let reports = await withTaskGroup(of: DomainReport?.self) { group in
+        let reports = await AuditDeadline.$end.withValue(.now + deadline) { await withTaskGroup(of: DomainReport?.self) { group in
             for domain in domains { group.addTask { await audit(domain) } }
             // The deadline: when it fires, cancel the audits; the resolver answers cancelled
             // lookups at once, so each audit finishes promptly with what it could check.
@@ -91,7 +91,7 @@ public struct Auditor: Sendable {
                 if done.count == Set(domains).count { group.cancelAll() }
             }
             return done
-        }
+        } }
         return domains.map { domain in
             var report = reports[domain] ?? DomainReport(domain: domain, findings: [])
             if report.deadlineExceeded {

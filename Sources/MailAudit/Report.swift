@@ -20,6 +20,9 @@ public struct DomainReport: Sendable, Codable {
     }
 
     public var counts: SeverityCounts { SeverityCounts(findings) }
+
+    /// True when the audit ran to the end with a resolver answering.
+    public var isComplete: Bool { resolverAnswered && !deadlineExceeded }
 }
 
 /// One run of mailaudit: every domain's findings and the run's figures. Renderers are views of it.

@@ -17,7 +17,7 @@ struct HistoryCommand: AsyncParsableCommand {
     var domain: String
 
     @Option(name: .customLong("config"), help: "The run config whose [history] to read.")
-    var config: String
+    var config = "/etc/mailaudit/mailaudit.toml"
 
     @Flag(help: "Show what changed between two runs instead of listing them.")
     var diff = false
@@ -85,11 +85,11 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 
     private func report(_ id: String, domain: String, store: any HistoryStore) async throws -> DomainReport {
-        guard let run = try await store.run(id: id), let stored = run.domains.first(where: { $0.domain == domain }),
-              let report = try? RunCoding.decoder.decode(DomainReport.self, from: stored.reportJSON) else {
-            throw fail("no run \(id) of \(domain) in the history")
+        guard let run = try await store.run(id: id), let stored = run.domains.first(where: { $0.domain == domain }) else { throw fail("no run \(id) of \(domain) in the history") }
+        do { return try RunCoding.decoder.decode(DomainReport.self, from: stored.reportJSON) } catch {
+            FileHandle.standardError.write(Data("mailaudit history: the stored report of run \(id) cannot be read: \(error)\n".utf8))
+            throw ExitCode(3)
         }
-        return report
     }
 
     private func fail(_ message: String) -> ExitCode {

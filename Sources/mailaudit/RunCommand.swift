@@ -62,6 +62,7 @@ struct RunCommand: AsyncParsableCommand {
                 print(RelayTextRenderer(color: false).render(walk), terminator: "")
             }
         }
+        if outcome.delivery == .failed { throw ExitCode(4) }
         if outcome.report.audit.couldNotAudit { throw ExitCode(3) }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
@@ -78,6 +79,7 @@ enum RunSummaryJSON {
         var domains: [Domain]
         var changes: [FindingChange]
         var firstRun: [String]
+        var incomplete: [String]
         var delivery: Delivery
         var sendDiagnosis: RelayReport?
         var exitCode: Int32
@@ -109,16 +111,16 @@ enum RunSummaryJSON {
                 Domain(domain: domain.domain.description, summary: domain.counts, changes: report.changes(for: domain.domain.description).count,
                        previousRunId: report.previousRuns[domain.domain.description])
             },
-            changes: report.changes, firstRun: report.firstRun, delivery: Delivery(status: status, detail: detail),
+            changes: report.changes, firstRun: report.firstRun, incomplete: report.incomplete, delivery: Delivery(status: status, detail: detail),
             sendDiagnosis: outcome.delivery == .failed ? outcome.sendWalks.last : nil,
-            exitCode: report.audit.couldNotAudit ? 3 : outcome.exitCode))
+            exitCode: outcome.delivery == .failed ? 4 : report.audit.couldNotAudit ? 3 : outcome.exitCode))
     }
 
     static func deliveryLine(_ delivery: RunPipeline.Outcome.Delivery) -> String {
         switch delivery {
         case .sent: "\nReport sent."
         case .notNeeded(let reason): "\nReport not sent: \(reason)."
-        case .dryRun(let path): "\nReport written to \(path) (--dry-run)."
+        case .dryRun(let path): "\nReport written to \(path) (--dry-run; the run was not stored)."
         case .failed: "\nReport NOT sent."
         }
     }

@@ -76,17 +76,20 @@ public enum JSONRenderer {
             exitCode: exitCode,
             summary: report.counts,
             dns: DNSFigures(resolvers: report.resolvers, statistics: report.dns),
-            domains: report.domains.map { domain in
-                Domain(
-                    domain: domain.domain.description, summary: domain.counts,
-                    deadlineExceeded: domain.deadlineExceeded,
-                    findings: domain.findings.map {
-                        FindingJSON(id: $0.id.rawValue, area: $0.id.area, severity: $0.severity, subject: $0.subject,
-                                    message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference, facts: $0.facts)
-                    },
-                    probes: domain.probes)
-            })
+            domains: report.domains.map(domainDocument))
         return encode(document)
+    }
+
+    /// One domain as it appears in `domains[]` of the document (and in each line of JSONL).
+    static func domainDocument(_ domain: DomainReport) -> Domain {
+        Domain(
+            domain: domain.domain.description, summary: domain.counts,
+            deadlineExceeded: domain.deadlineExceeded,
+            findings: domain.findings.map {
+                FindingJSON(id: $0.id.rawValue, area: $0.id.area, severity: $0.severity, subject: $0.subject,
+                            message: $0.message, evidence: $0.evidence, remedy: $0.remedy, reference: $0.reference, facts: $0.facts)
+            },
+            probes: domain.probes)
     }
 
     /// Pretty, key-sorted JSON with ISO 8601 dates: the form of every JSON document mailaudit prints.

@@ -128,7 +128,7 @@ public enum RunHTMLRenderer {
 
     static func changeBody(_ change: FindingChange) -> String {
         let severity: String = switch change.kind {
-        case .resolved: "was \(change.severity)"
+        case .resolved, .gone: "was \(change.severity)"
         case .severity, .replaced: (change.previousSeverity.map { "\($0) → " } ?? "") + change.severity.rawValue
         case .new, .facts: change.severity.rawValue
         }
@@ -191,6 +191,7 @@ public enum RunHTMLRenderer {
         switch kind {
         case .new: "NEW"
         case .resolved: "RESOLVED"
+        case .gone: "GONE"
         case .severity: "CHANGED SEVERITY"
         case .facts: "CHANGED VALUES"
         case .replaced: "REPLACED"
@@ -225,7 +226,7 @@ public enum RunHTMLRenderer {
         switch kind {
         case .new: .blue
         case .resolved: .green
-        case .severity, .facts: .slate
+        case .severity, .facts, .gone: .slate
         case .replaced: .teal
         }
     }

@@ -19,6 +19,9 @@ public enum RunTextRenderer {
                 }
             }
         }
+        if !report.incomplete.isEmpty {
+            lines.append("Not compared (the audit could not finish): \(report.incomplete.joined(separator: ", ")); their last complete run stays the baseline.")
+        }
         if !report.firstRun.isEmpty {
             lines.append("First run for \(report.firstRun.joined(separator: ", ")): their findings are the baseline for the next run.")
         }
@@ -50,6 +53,7 @@ public enum RunTextRenderer {
         switch kind {
         case .new: "new"
         case .resolved: "resolved"
+        case .gone: "gone"
         case .severity: "severity"
         case .facts: "changed"
         case .replaced: "replaced"

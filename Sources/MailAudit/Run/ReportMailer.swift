@@ -49,7 +49,7 @@ public struct ReportMailer: Sendable {
     /// A 4xx reply (RFC 5321 §4.2.1: the same command may succeed later) or a connection that
     /// could not be made this time.
     static func isTransient(_ report: RelayReport, _ failure: RelayFirstFailure) -> Bool {
-        if let reply = report.steps.first(where: { $0.step == failure.step })?.reply { return reply.isTransientFailure }
+        if let reply = report.steps.first(where: { $0.step == failure.step && $0.status == .fail })?.reply { return reply.isTransientFailure }
         return failure.step == .connect && report.ports.contains { $0.result == .timedOut }
     }
 }

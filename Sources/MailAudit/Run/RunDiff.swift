@@ -6,8 +6,11 @@ public struct FindingChange: Hashable, Sendable, Codable {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// A finding this run has that the previous did not.
         case new
-        /// A finding the previous run had that this one does not.
+        /// A problem (warning, failure) the previous run had that this one does not.
         case resolved
+        /// A passing or informational finding the previous run had that this one does not:
+        /// something that was there is gone (a DKIM key, the MX records).
+        case gone
         /// The same finding (id and subject) with another severity.
         case severity
         /// The same finding with a meaningful change in the values it judged.
@@ -37,6 +40,7 @@ public struct FindingChange: Hashable, Sendable, Codable {
         switch kind {
         case .new: "new \(severity): \(message)"
         case .resolved: "resolved (was \(severity)): \(message)"
+        case .gone: "no longer seen (was \(severity)): \(message)"
         case .severity: "\(previousSeverity.map { "\($0) → " } ?? "")\(severity): \(message)"
         case .facts: facts.map(\.summary).joined(separator: "; ")
         case .replaced:
@@ -73,8 +77,16 @@ public struct FactChange: Hashable, Sendable, Codable {
 public enum RunDiff {
     public static func changes(from previous: [Finding], to current: [Finding], domain: String) -> [FindingChange] {
         func key(_ finding: Finding) -> String { "\(finding.id)#\(finding.subject.key)" }
+        // One finding per id and subject on each side: the most severe (an address that is both
+        // a sending address and an MX address gets two reverse-DNS verdicts).
+        let previous = mostSevere(previous, key: key)
+        let current = mostSevere(current, key: key)
         let before = Dictionary(previous.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
         let after = Dictionary(current.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        // Where either run could not check something (a timeout, SERVFAIL), what appears or
+        // disappears about that subject is not news: the next complete run will tell.
+        let unchecked = Set((previous + current).filter { $0.severity == .inconclusive }.map { "\($0.id.area)#\($0.subject.key)" })
+        func checked(_ finding: Finding) -> Bool { !unchecked.contains("\(finding.id.area)#\(finding.subject.key)") }
         var changes: [FindingChange] = []
 
         for finding in current {
@@ -86,8 +98,8 @@ public enum RunDiff {
                 changes.append(change(.facts, finding, previous: old, facts: facts, domain: domain))
             }
         }
-        var appeared = current.filter { before[key($0)] == nil }
-        var vanished = previous.filter { after[key($0)] == nil }
+        var appeared = current.filter { before[key($0)] == nil && checked($0) }
+        var vanished = previous.filter { after[key($0)] == nil && checked($0) }
         // Pair a vanished finding with an appeared one of the same area and subject.
         for old in vanished {
             guard let index = appeared.firstIndex(where: { $0.id.area == old.id.area && $0.subject.key == old.subject.key
@@ -97,7 +109,7 @@ public enum RunDiff {
             changes.append(change(.replaced, new, previous: old, facts: allChanges(old.facts, new.facts), domain: domain))
         }
         changes += appeared.map { change(.new, $0, previous: nil, facts: [], domain: domain) }
-        changes += vanished.map { change(.resolved, $0, previous: nil, facts: [], domain: domain) }
+        changes += vanished.map { change($0.severity >= .inconclusive ? .resolved : .gone, $0, previous: nil, facts: [], domain: domain) }
         return changes.sorted { ($0.severity, $0.id.rawValue, $0.key) > ($1.severity, $1.id.rawValue, $1.key) }
     }
 
@@ -119,10 +131,25 @@ public enum RunDiff {
         }
     }
 
-    /// At most 8, 9 or 10, over 10 (RFC 7208 §4.6.4 allows 10).
+    /// Below the near-limit mark, near the limit, over it (RFC 7208 §4.6.4 allows 10): the same
+    /// bands as the SPF findings' ids.
     static func lookupBand(_ fact: Fact?) -> Int {
         guard case .int(let count)? = fact else { return -1 }
-        return count <= 8 ? 0 : count <= 10 ? 1 : 2
+        return count < SPFRules.nearLimit ? 0 : count <= SPFRules.lookupLimit ? 1 : 2
+    }
+
+    private static func mostSevere(_ findings: [Finding], key: (Finding) -> String) -> [Finding] {
+        var seen: [String: Int] = [:]
+        var kept: [Finding] = []
+        for finding in findings {
+            if let index = seen[key(finding)] {
+                if finding.severity > kept[index].severity { kept[index] = finding }
+            } else {
+                seen[key(finding)] = kept.count
+                kept.append(finding)
+            }
+        }
+        return kept
     }
 
     private static func change(_ kind: FindingChange.Kind, _ finding: Finding, previous: Finding?, facts: [FactChange], domain: String) -> FindingChange {

@@ -11,7 +11,7 @@ import MailAuditSMTP
 /// nothing.
 public struct RunPipeline: Sendable {
     public var configuration: RunConfiguration
-    /// Write the message here instead of sending it.
+    /// Write the message here instead of sending it; the run is then compared but not stored.
     public var dryRunPath: String?
     /// What to do when another run holds the history's lock.
     public var lockMode: HistoryLockMode
@@ -44,6 +44,7 @@ public struct RunPipeline: Sendable {
 
         /// 0 no failures (by `fail_on`); 1 failures; 3 the audit could not be done; 4 the
         /// report could not be sent.
+        /// 4 first: a report that did not go out matters more than what it says.
         public var exitCode: Int32 {
             if delivery == .failed { return 4 }
             return report.audit.exitCode(failOn: failOn)
@@ -51,13 +52,26 @@ public struct RunPipeline: Sendable {
     }
 
     public func run() async throws -> Outcome {
+        // Everything the mail needs is read first: a missing password fails the run before it audits.
+        let mayMail = configuration.report.send != .never && dryRunPath == nil
+        let relay = mayMail ? try configuration.relay.map(relayOptions) : nil
+        let store = try await Self.openStore(configuration.history)
+        do {
+            let outcome = try await run(store: store, relay: relay)
+            await store.close()
+            return outcome
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    private func run(store: any HistoryStore, relay: RelayOptions?) async throws -> Outcome {
         let config = configuration
-        let store = try await Self.openStore(config.history)
-        defer { Task { await store.close() } }
         try await store.migrate()
         let nameservers = config.defaults.resolvers.isEmpty ? try ResolvConf.load().nameservers : config.defaults.resolvers
         let resolver = DNSClient.make(nameservers: nameservers)
-        let scheduled = ScheduledRun(
+        var scheduled = ScheduledRun(
             domains: config.domains.map { entry in
                 RunDomain(
                     domain: entry.name,
@@ -67,6 +81,7 @@ public struct RunPipeline: Sendable {
             },
             options: auditOptions(), resolver: resolver, resolverNames: nameservers.map(\.description), store: store,
             lockMode: lockMode, subjectPrefix: config.report.subjectPrefix)
+        scheduled.recordsHistory = dryRunPath == nil
         let report = try await scheduled.run()
         var outcome = Outcome(report: report, delivery: .notNeeded(""), sendWalks: [], failOn: config.defaults.failOn)
         if let reason = Self.reasonNotToSend(report, policy: config.report.send, failOn: config.defaults.failOn) {
@@ -81,9 +96,8 @@ public struct RunPipeline: Sendable {
             outcome.delivery = .dryRun(path: dryRunPath)
             return outcome
         }
-        guard let relay = config.relay, let from = config.report.from else { throw RunError.noRelay }
-        var mailer = ReportMailer(
-            relay: try relayOptions(relay), resolver: resolver, attempts: sendAttempts, backoff: sendBackoff)
+        guard let relay, let from = config.report.from else { throw RunError.noRelay }
+        var mailer = ReportMailer(relay: relay, resolver: resolver, attempts: sendAttempts, backoff: sendBackoff)
         mailer.relay.verificationTime = verificationTime
         let sent = await mailer.send(message, from: from.address, to: config.report.to.map(\.address))
         outcome.sendWalks = sent.walks

@@ -15,6 +15,9 @@ public struct RunReport: Sendable, Codable {
     public var previousRuns: [String: String]
     /// The config's subject prefix ("mailaudit").
     public var subjectPrefix: String
+    /// Domains that could not be audited to the end (no resolver answered, the deadline): not
+    /// compared and not stored, so their previous run stays the baseline.
+    public var incomplete: [String] = []
 
     public init(runID: String, host: String, audit: AuditReport, changes: [FindingChange], firstRun: [String],
                 previousRuns: [String: String], subjectPrefix: String = "mailaudit") {

@@ -33,6 +33,9 @@ public struct ScheduledRun: Sendable {
     public var lockMode: HistoryLockMode
     public var host: String
     public var subjectPrefix: String
+    /// False for a dry run: the run is compared but not stored, so the next run still sees
+    /// the changes.
+    public var recordsHistory = true
 
     public init(domains: [RunDomain], options: AuditOptions, resolver: CachingResolver, resolverNames: [String], store: any HistoryStore,
                 lockMode: HistoryLockMode = .fail, host: String = ProcessInfo.processInfo.hostName, subjectPrefix: String = "mailaudit") {
@@ -62,6 +65,7 @@ public struct ScheduledRun: Sendable {
         let runID = UUID().uuidString.lowercased()
         var changes: [FindingChange] = []
         var firstRun: [String] = []
+        var incomplete: [String] = []
         var previousRuns: [String: String] = [:]
         for index in audit.domains.indices {
             let domain = audit.domains[index].domain
@@ -69,21 +73,36 @@ public struct ScheduledRun: Sendable {
                 audit.domains[index].findings += expectations.findings(for: domain, in: audit.domains[index].findings)
             }
             let name = domain.description
+            // A domain no resolver answered, or cut short by the deadline, is not compared and
+            // not stored: its previous complete run stays the baseline.
+            guard audit.domains[index].isComplete else {
+                incomplete.append(name)
+                continue
+            }
             if let previous = try await store.latestRun(for: name, excluding: nil),
-               let stored = previous.domains.first(where: { $0.domain == name }),
-               let report = try? RunCoding.decoder.decode(DomainReport.self, from: stored.reportJSON) {
+               let stored = previous.domains.first(where: { $0.domain == name }) {
+                let report: DomainReport
+                do { report = try RunCoding.decoder.decode(DomainReport.self, from: stored.reportJSON) } catch {
+                    throw HistoryError.storage("the stored report of \(name) in run \(previous.id) cannot be read: \(error)")
+                }
                 previousRuns[name] = previous.id
                 changes += RunDiff.changes(from: report.findings, to: audit.domains[index].findings, domain: name)
             } else {
                 firstRun.append(name)
             }
         }
-        let finished = Date()
-        try await store.save(StoredRun(
-            id: runID, startedAt: audit.startedAt, finishedAt: finished, toolVersion: audit.toolVersion, host: host,
-            domains: try audit.domains.map(Self.stored)))
-        return RunReport(runID: runID, host: host, audit: audit, changes: changes, firstRun: firstRun, previousRuns: previousRuns,
-                         subjectPrefix: subjectPrefix)
+        if recordsHistory {
+            let complete = audit.domains.filter(\.isComplete)
+            if !complete.isEmpty {
+                try await store.save(StoredRun(
+                    id: runID, startedAt: audit.startedAt, finishedAt: Date(), toolVersion: audit.toolVersion, host: host,
+                    domains: try complete.map(Self.stored)))
+            }
+        }
+        var report = RunReport(runID: runID, host: host, audit: audit, changes: changes, firstRun: firstRun, previousRuns: previousRuns,
+                               subjectPrefix: subjectPrefix)
+        report.incomplete = incomplete
+        return report
     }
 
     /// A domain's report as the history keeps it: the whole report as JSON (with the records

@@ -28,13 +28,13 @@ actor ProbeRunner {
     private let prober: SMTPProber
     private var probes: [String: Task<ProbeResult, Never>] = [:]
 
-    /// The audit's end: no probe may run past it.
-    private let end: ContinuousClock.Instant
+    /// How long an audit may take, for probes started outside ``AuditDeadline``.
+    private let deadline: Duration
 
     init(options: ProbeOptions, deadline: Duration, prober: SMTPProber = .shared) {
         self.options = options
         self.prober = prober
-        end = .now + deadline
+        self.deadline = deadline
     }
 
     /// The probe of `address`, started by the first caller; later callers share it.
@@ -44,7 +44,9 @@ actor ProbeRunner {
         let options = self.options
         let prober = self.prober
         var timeouts = options.timeouts
-        // Probes do not stop on cancellation, so each gets only the audit's remaining time.
+        // Probes do not stop on cancellation, so each gets only its audit's remaining time: the
+        // deadline of the audit that asked (a long streamed run starts audits late), not the run's.
+        let end = AuditDeadline.end ?? .now + deadline
         timeouts.total = max(.milliseconds(100), min(timeouts.total, end - .now))
         let limits = timeouts
         let started = Task {
@@ -55,6 +57,12 @@ actor ProbeRunner {
         probes[key] = started
         return await started.value
     }
+}
+
+/// The end of the audit under way, for the probes it starts (a task-local value, inherited by
+/// the audit's child tasks).
+enum AuditDeadline {
+    @TaskLocal static var end: ContinuousClock.Instant?
 }
 
 /// One MX address to probe, with every MX name of the domain that points at it.

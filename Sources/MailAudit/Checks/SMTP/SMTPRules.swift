@@ -99,7 +99,7 @@ public enum SMTPRules {
             "smtp.starttls", .pass, "\(subject) offers STARTTLS: \(tls.protocolVersion), \(tls.cipher)"
                 + (tls.leaf.map { "; certificate \($0.subject), issued by \($0.issuer), expires \(isoDay($0.notAfter))" } ?? ""),
             evidence: chain, reference: "RFC 3207",
-            facts: ["tlsVersion": .text(tls.protocolVersion.description), "fingerprint": .text(tls.leaf?.sha256Fingerprint ?? "")]))
+            facts: ["tlsVersion": .text(tls.protocolVersion.description)]))
         if tls.protocolVersion.isDeprecated {
             findings.append(finding(
                 "smtp.tls-version-deprecated", .failure, "\(subject) negotiated \(tls.protocolVersion), which is deprecated",
