@@ -7,6 +7,8 @@ import MailAuditRecords
 import MailAuditTLS
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+/// The audit's formats: the two whole-report views, and the two streamed ones.
+enum AuditFormat: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl, csv }
 enum FailThreshold: String, ExpressibleByArgument, CaseIterable { case failure, warning, inconclusive }
 enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
 
@@ -28,11 +30,23 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "MX probe (port 25, STARTTLS; no mail is ever sent)") var probe: ProbeArguments
 
-    @Option(help: "Seconds the whole audit may take; what is unfinished then is reported inconclusive.")
+    @Option(name: .customLong("domains-file"), help: "Read domains from this file, one a line (# comments, blank lines skipped); - reads standard input.")
+    var domainsFile: String?
+
+    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe (default all).")
+    var checks: String?
+
+    @Option(help: "With jsonl or csv: how many domains are audited at once.")
+    var concurrency: Int = 64
+
+    @Option(help: "Take only the K-th of N parts of the list (0-based, by a stable hash of the domain), e.g. 0/4.")
+    var shard: String?
+
+    @Option(help: "Seconds the audit may take (with jsonl and csv: each domain); what is unfinished then is reported inconclusive.")
     var deadline: Double = 60
 
-    @Option(help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    @Option(help: "Output format: text or json (the whole report at the end), jsonl or csv (one line a domain as each finishes).")
+    var format: AuditFormat = .text
 
     @Option(name: .customLong("fail-on"), help: "Exit 1 on: failure (default), warning (failures or warnings), inconclusive (any of the three).")
     var failOn: FailThreshold = .failure
@@ -51,7 +65,13 @@ struct AuditCommand: AsyncParsableCommand {
 
     func validate() throws {
         var problems: [String] = []
-        if domains.isEmpty && !showLibraries { problems.append("give at least one domain to audit") }
+        if domains.isEmpty && domainsFile == nil && !showLibraries { problems.append("give at least one domain to audit, or --domains-file") }
+        if let domainsFile, domainsFile != "-", !FileManager.default.isReadableFile(atPath: domainsFile) {
+            problems.append("--domains-file \"\(domainsFile.terminalSafe)\" cannot be read")
+        }
+        if let checks, case .failure(let problem) = Self.parseChecks(checks) { problems.append(problem.description) }
+        if let shard, Self.parseShard(shard) == nil { problems.append("--shard \"\(shard.terminalSafe)\" is not K/N with 0 ≤ K < N ≤ 100000, for example 0/4") }
+        if !(1...4096).contains(concurrency) { problems.append("--concurrency must be between 1 and 4096") }
         problems += dns.problems + probe.problems
         if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
         for domain in domains {
@@ -73,26 +93,27 @@ struct AuditCommand: AsyncParsableCommand {
             print("mailaudit \(MailAuditVersion.current)\n\(DNSLibrary.versionString)\n\(TLSLibrary.versionString)")
             return
         }
-        var seen = Set<DomainName>()
-        let names = domains.compactMap { try? DomainName(parsing: $0) }.filter { seen.insert($0).inserted }
         let nameservers = try dns.nameservers()
         var options = AuditOptions()
+        if let checks, case .success(let selected) = Self.parseChecks(checks) { options.checks = selected }
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
         options.dkimSelectors = selectors
         options.probe = probe.options
         options.deadline = .milliseconds(Int(deadline * 1000))
+        if format == .jsonl || format == .csv {
+            return try await stream(options: options, nameservers: nameservers)
+        }
+        var seen = Set<DomainName>()
+        var names = domains.compactMap { try? DomainName(parsing: $0) }
+        if let domainsFile { names += try await readAll(domainsFile) }
+        names = names.filter { seen.insert($0).inserted && inShard($0) }
 
         let report = await Audit.run(names, options: options, resolver: dns.resolver(nameservers), resolverNames: nameservers.map(\.description))
 
-        let threshold: Severity = switch failOn {
-        case .failure: .failure
-        case .warning: .warning
-        case .inconclusive: .inconclusive
-        }
         switch format {
         case .json: print(JSONRenderer.render(report, failOn: threshold))
-        case .text: print(TextRenderer(color: useColor, verbose: verbose).render(report), terminator: "")
+        case .text, .jsonl, .csv: print(TextRenderer(color: useColor, verbose: verbose).render(report), terminator: "")
         }
         if report.couldNotAudit {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))
@@ -102,6 +123,14 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     private var useColor: Bool { color.isEnabled }
+
+    var threshold: Severity {
+        switch failOn {
+        case .failure: .failure
+        case .warning: .warning
+        case .inconclusive: .inconclusive
+        }
+    }
 }
 
 extension ColorChoice {

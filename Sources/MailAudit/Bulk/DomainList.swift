@@ -14,7 +14,7 @@ public struct BadDomainLine: Hashable, Sendable, Codable, CustomStringConvertibl
     public var text: String
     public var reason: String
 
-    public var description: String { "line \(line): \"\(text.terminalSafe)\": \(reason)" }
+    public var description: String { "line \(line): \"\(text)\": \(reason)".terminalSafe }
 }
 
 /// Reading domain lists: one domain a line; `#` starts a comment; blank lines are skipped.

@@ -196,6 +196,12 @@ public enum DKIMSelector {
     ///
     /// - Returns: nil when `selector` is not a sequence of DNS labels (`sub-domain *("." sub-domain)`)
     ///   or the name would be longer than DNS allows.
+    /// `_domainkey.<domain>`, under which every selector's record lives; nil when too long.
+    public static func subtree(of domain: DomainName) -> DomainName? {
+        let name = DomainName(labels: ["_domainkey"] + domain.labels)
+        return name.labels.reduce(1, { $0 + $1.utf8.count + 1 }) <= 255 ? name : nil
+    }
+
     public static func recordName(_ selector: String, domain: DomainName) -> DomainName? {
         let labels = selector.lowercasedASCII.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let labelsAreValid = labels.allSatisfy { label in

@@ -31,7 +31,8 @@ struct DKIMCheckTests {
             """
         let (result, resolver) = try await check(zone)
         #expect(result.selectors.count == DKIMCommonSelectors.selectors.count)
-        #expect(resolver.questionsAsked.count == DKIMCommonSelectors.selectors.count, "one question per selector")
+        #expect(resolver.questionsAsked.count == DKIMCommonSelectors.selectors.count + 1,
+                "one question per selector, and _domainkey.example.test first (it exists, so every selector is asked)")
         #expect(result.usableKeys.map(\.selector) == ["selector1", "google"])
         let summary = try #require(result.findings.first { $0.id == "dkim.selectors" })
         #expect(summary.message.contains("selector1, google (CNAME to google.keys.provider.test)"))
@@ -43,13 +44,34 @@ struct DKIMCheckTests {
     }
 
     @Test func findingNoneAmongTheTriedSelectorsNeverSaysNoDKIM() async throws {
-        let (result, _) = try await check("example.test. TXT \"v=spf1 -all\"")
+        // A key at an uncommon selector: _domainkey exists, so the common ones are all asked.
+        let (result, _) = try await check("rare-2019._domainkey.example.test. TXT \"v=spf1 -all\"")
         let findings = result.findings
         #expect(findings.map(\.id) == ["dkim.no-key-found"])
         let finding = try #require(findings.first)
         #expect(finding.severity == .info)
         #expect(finding.message.contains("does not mean"))
         #expect(finding.remedy?.contains("--selector") == true)
+    }
+
+    /// RFC 8020: NXDOMAIN at _domainkey means no selector exists below it: three questions,
+    /// not twenty-five, and the finding says what was skipped and why.
+    @Test func noDomainkeySubtreeStopsDiscoveryEarly() async throws {
+        let (result, resolver) = try await check("example.test. TXT \"v=spf1 -all\"")
+        #expect(resolver.questionsAsked.count == 3)
+        let finding = try #require(result.findings.first)
+        #expect(finding.id == "dkim.no-key-found")
+        #expect(finding.message.contains("RFC 8020"))
+        #expect(finding.message.contains("were not"))
+    }
+
+    /// A server that wrongly answers NXDOMAIN for _domainkey although selectors exist below it:
+    /// a confirming selector exists, so every common selector is asked after all.
+    @Test func aWrongNXDOMAINFallsBackToEverySelector() async throws {
+        let tree = DNSQuestion(try DomainName(parsing: "_domainkey.example.test"), .txt)
+        let wrong = try await check("selector1._domainkey.example.test. TXT \(try await record(.ed25519))", overrides: [tree: .nxDomain])
+        #expect(wrong.0.selectors.count == DKIMCommonSelectors.selectors.count)
+        #expect(wrong.0.usableKeys.map(\.selector) == ["selector1"])
     }
 
     @Test func aWildcardTXTRecordIsNotAKey() async throws {

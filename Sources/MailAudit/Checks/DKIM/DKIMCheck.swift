@@ -26,6 +26,11 @@ public struct DKIMCheck: Sendable {
         let explicit = !selectors.isEmpty
         var seen = Set<String>()
         let names = (explicit ? selectors : DKIMCommonSelectors.selectors).filter { seen.insert($0.lowercased()).inserted }
+        if !explicit, let reason = await noSelectorTree(domain) {
+            var result = DKIMResult(domain: domain, explicit: false, selectors: [])
+            result.skipped = reason
+            return result
+        }
         let results = await withTaskGroup(of: (Int, DKIMSelectorResult).self) { group in
             for (index, selector) in names.enumerated() {
                 group.addTask {
@@ -41,6 +46,28 @@ public struct DKIMCheck: Sendable {
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
         return DKIMResult(domain: domain, explicit: explicit, selectors: results)
+    }
+
+    /// Why discovery can stop before asking for the common selectors, or nil to ask for them.
+    ///
+    /// Under RFC 8020 §2, NXDOMAIN for `_domainkey.<domain>` means no name exists below it, so
+    /// no selector does. Some servers wrongly answer NXDOMAIN for names that only have names
+    /// below them; the two most common selectors are asked at the same time, and when either
+    /// exists the answer was wrong and every common selector is asked after all. Any other
+    /// answer (records, NODATA, a failure) also means asking for all of them.
+    func noSelectorTree(_ domain: DomainName) async -> String? {
+        guard let tree = DKIMSelector.subtree(of: domain) else { return nil }
+        let probes = DKIMCommonSelectors.selectors.prefix(2).compactMap { DKIMSelector.recordName($0, domain: domain) }
+        async let treeAnswer = resolver.resolve(tree, .txt)
+        let probeAnswers = await withTaskGroup(of: DNSAnswer.self) { group in
+            for name in probes { group.addTask { await resolver.resolve(name, .txt) } }
+            var answers: [DNSAnswer] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        guard await treeAnswer.outcome == .nxDomain, probeAnswers.allSatisfy({ $0.outcome == .nxDomain }) else { return nil }
+        return "\(tree.fqdn) does not exist (NXDOMAIN), so no selector exists below it (RFC 8020); "
+            + "\(probes.count) common selectors were asked to confirm, the other \(DKIMCommonSelectors.selectors.count - probes.count) were not"
     }
 }
 
@@ -165,6 +192,8 @@ public struct DKIMResult: Hashable, Sendable {
     public var explicit: Bool
     /// One result per selector tried, in the order tried.
     public var selectors: [DKIMSelectorResult]
+    /// Why discovery stopped early (the `_domainkey` name does not exist), or nil.
+    public var skipped: String?
 
     public init(domain: DomainName, explicit: Bool, selectors: [DKIMSelectorResult]) {
         self.domain = domain

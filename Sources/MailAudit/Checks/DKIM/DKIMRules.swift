@@ -31,6 +31,14 @@ public enum DKIMRules {
     /// What was tried and what was found. Never "no DKIM": selectors cannot be listed from DNS.
     private static func summary(_ result: DKIMResult) -> Finding? {
         let domain = result.domain
+        if let skipped = result.skipped {
+            return Finding(
+                "dkim.no-key-found", .info, subject: .domain(domain),
+                message: "no DKIM key can be published for \(domain): \(skipped)",
+                evidence: [skipped],
+                remedy: "If your mail is DKIM-signed, publish its key at <selector>._domainkey.\(domain) (the s= tag of its DKIM-Signature header names the selector).",
+                reference: "RFC 6376 §3.6.2.1, RFC 8020 §2")
+        }
         let tried = result.selectors.map(\.selector)
         let found = result.found
         let notFound = result.selectors.filter { if case .notFound = $0.content { true } else { false } }.map(\.selector)
