@@ -124,9 +124,16 @@ private actor NetworkCounters {
     private var counts = ResolverStatistics()
     private var sent: Set<DNSQuestion> = []
 
+    /// Questions remembered to count repeats; a bulk run beyond it counts only what it remembers.
+    static let rememberedQuestions = 200_000
+
     func firstAttempt(_ question: DNSQuestion) {
         counts.queriesSent += 1
-        if !sent.insert(question).inserted { counts.repeatedQueries += 1 }
+        if sent.contains(question) {
+            counts.repeatedQueries += 1
+        } else if sent.count < Self.rememberedQuestions {
+            sent.insert(question)
+        }
     }
 
     func retry() { counts.retries += 1 }

@@ -33,7 +33,9 @@ extension AuditCommand {
         let code: Int32 = summary.domains > 0 && summary.unanswered == summary.domains ? 3
             : summary.counts.failure > 0 || (threshold <= .warning && summary.counts.warning > 0)
                 || (threshold == .inconclusive && summary.counts.inconclusive > 0) ? 1 : 0
-        if format == .jsonl { output.write(JSONLRenderer.summary(summary, exitCode: code, duration: .now - started)) }
+        if format == .jsonl {
+            output.write(JSONLRenderer.summary(summary, exitCode: code, duration: .now - started, dns: await resolver.statistics()))
+        }
         if code == 3 {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))
         }

@@ -8,8 +8,10 @@ public enum JSONLRenderer {
         encode(Tagged(type: "domain", body: JSONRenderer.domainDocument(report)))
     }
 
-    public static func summary(_ summary: BulkSummary, exitCode: Int32, duration: Duration) -> String {
-        encode(Tagged(type: "summary", body: SummaryJSON(summary, exitCode: exitCode, duration: duration)))
+    public static func summary(_ summary: BulkSummary, exitCode: Int32, duration: Duration, dns: ResolverStatistics? = nil) -> String {
+        var body = SummaryJSON(summary, exitCode: exitCode, duration: duration)
+        body.dns = dns
+        return encode(Tagged(type: "summary", body: body))
     }
 
     struct Tagged<Body: Encodable>: Encodable {
@@ -39,6 +41,7 @@ public enum JSONLRenderer {
         var durationMs: Int
         var domainsPerSecond: Double
         var exitCode: Int32
+        var dns: ResolverStatistics?
 
         init(_ bulk: BulkSummary, exitCode: Int32, duration: Duration) {
             domains = bulk.domains

@@ -1,4 +1,5 @@
 import MailAuditCore
+import MailAuditTesting
 import Testing
 @testable import MailAuditDNS
 
@@ -174,5 +175,45 @@ private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> D
         again.cancel()
         _ = await again.value
         #expect(await upstream.totalCalls == 2)
+    }
+}
+
+/// The cache's lifetimes and bound: answers for their TTL, failures briefly, at most N entries.
+struct CacheLifetimeTests {
+    func question(_ name: String) throws -> DNSQuestion { DNSQuestion(try DomainName(parsing: name), .a) }
+
+    @Test func lifetimesFollowTheOutcome() throws {
+        let policy = CachePolicy(negativeLifetime: .seconds(300), failureLifetime: .seconds(5), minimumLifetime: .seconds(60))
+        let name = try DomainName(parsing: "a.example")
+        let record = { (ttl: UInt32) in DNSRecord(name: name, type: .a, ttl: ttl, data: .a(IPAddress("192.0.2.1")!)) }
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .records([record(3600), record(120)]))) == .seconds(120))
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .records([record(0)]))) == .seconds(60))
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .records([record(999_999)]))) == .seconds(86_400))
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .nxDomain)) == .seconds(300))
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .timeout)) == .seconds(5))
+        #expect(policy.lifetime(of: DNSAnswer(question: try question("a.example"), outcome: .serverFailure(rcode: 2))) == .seconds(5))
+    }
+
+    /// A failure is asked again once its short lifetime is over; a good answer is not.
+    @Test func aFailureIsAskedAgainAfterItsLifetime() async throws {
+        let upstream = try StaticResolver(zone: "good.example. A 192.0.2.1", overrides: [try question("bad.example"): DNSOutcome.timeout])
+        let cache = CachingResolver(upstream: upstream, policy: CachePolicy(failureLifetime: .seconds(3)))
+        _ = await cache.resolve(try question("bad.example"))
+        _ = await cache.resolve(try question("good.example"))
+        _ = await cache.resolve(try question("bad.example"))
+        #expect(upstream.questionsAsked.count == 2, "within its lifetime the failure is served from the cache")
+        try await Task.sleep(for: .milliseconds(3_200))
+        _ = await cache.resolve(try question("bad.example"))
+        _ = await cache.resolve(try question("good.example"))
+        #expect(upstream.questionsAsked.count == 3, "the failure is asked again, the answer is not")
+    }
+
+    @Test func theCacheIsBounded() async throws {
+        let upstream = try StaticResolver(zone: "example. TXT \"x\"")
+        let cache = CachingResolver(upstream: upstream, policy: CachePolicy(maximumEntries: 100))
+        for index in 0..<1_000 { _ = await cache.resolve(try question("n\(index).example")) }
+        #expect(await cache.entryCount <= 100)
+        let statistics = await cache.statistics()
+        #expect(statistics.uniqueQuestions == 1_000, "counted even beyond the bound")
     }
 }

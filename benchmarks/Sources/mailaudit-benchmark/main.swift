@@ -1,7 +1,7 @@
 // The speed benchmark: one audit against a real NSD behind a proxy that delays every DNS
 // answer by a fixed amount (this kernel has no netem). It prints the figures; it asserts nothing.
 //
-//   benchmarks/run [--delay-ms 50] [--runs 5]
+//   benchmarks/run [--delay-ms 50] [--runs 5] [--bulk 2000,10000]
 import Foundation
 import MailAudit
 import MailAuditDNS
@@ -144,6 +144,9 @@ do {
     print("  repeated queries                 \(results.map(\.proxyRepeats).max() ?? 0) (proxy), \(results.map(\.statistics.repeatedQueries).max() ?? 0) (resolver); retries \(last.statistics.retries), TCP fallbacks \(last.statistics.tcpFallbacks)")
 
     try await probeFigure()
+    if let index = CommandLine.arguments.firstIndex(of: "--bulk"), index + 1 < CommandLine.arguments.count {
+        try await bulkFigure(sizes: CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) })
+    }
 } catch {
     fail("\(error)")
 }
