@@ -106,7 +106,7 @@ struct SMTPProbeTests {
         connect: .seconds(5), greeting: .seconds(5), command: .seconds(5), tlsHandshake: .seconds(5), total: .seconds(20))
     /// Short stage timeouts for hostile servers; every hostile test must end well within `total`.
     static let hostileTimeouts = SMTPTimeouts(
-        connect: .seconds(1), greeting: .seconds(1), command: .seconds(1), tlsHandshake: .seconds(1), total: .seconds(4))
+        connect: .seconds(1), greeting: .seconds(1), command: .seconds(1), tlsHandshake: .seconds(2), total: .seconds(4))
 
     func lab() throws -> SMTPLab { try #require(SMTPLab.current) }
 
