@@ -119,9 +119,9 @@ public struct Auditor: Sendable {
         // DMARC's cross-rule reads the SPF tree and the DKIM result, so those run for it too.
         async let spfTree = checks.contains(.spf) || checks.contains(.dmarc) ? SPFTreeLookup(resolver: resolver).run(for: domain) : nil
         async let senderSPF = checks.contains(.spf) ? evaluateSenders(for: domain) : []
-        async let dmarc = checks.contains(.dmarc) ? DMARCCheck(resolver: resolver).run(for: domain) : nil
+        async let dmarc = checks.contains(.dmarc) ? ifExists(domain) { await DMARCCheck(resolver: resolver).run(for: domain) } : nil
         async let dkim = checks.contains(.dkim) || checks.contains(.dmarc)
-            ? DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain) : nil
+            ? ifExists(domain) { await DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain) } : nil
         // MX routing is also what the probe and reverse DNS of the mail hosts start from.
         let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
         // The probes need only the addresses: they run beside reverse DNS.
@@ -138,8 +138,18 @@ public struct Auditor: Sendable {
         findings += await senderSPF
         let dkimResult = await dkim
         if let dkimResult, checks.contains(.dkim) { findings += dkimResult.findings }
-        if let dmarc = await dmarc, let spf, let dkimResult {
-            findings += dmarc.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
+        let dmarcResult = await dmarc
+        if let dmarcResult, let spf, let dkimResult {
+            findings += dmarcResult.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
+        }
+        if routing.mxAnswer.outcome == .nxDomain {
+            let skipped = [AuditCheck.dkim, .dmarc].filter(checks.contains).map(\.rawValue)
+            if !skipped.isEmpty {
+                findings.append(Finding(
+                    "audit.checks-skipped", .info, subject: .domain(domain),
+                    message: "\(skipped.joined(separator: " and ")) not checked: \(domain) does not exist (NXDOMAIN), so it has no keys or policy of its own",
+                    evidence: routing.mxAnswer.evidence, reference: "RFC 8020 §2"))
+            }
         }
         let probed = await probeResults
         findings += smtpFindings(probed, targets: routing.probeTargets, domain: domain, reverse: hostResults)
@@ -153,6 +163,14 @@ public struct Auditor: Sendable {
 }
 
 extension Auditor {
+    /// Runs `check` unless the domain's MX question (asked anyway, and shared through the cache)
+    /// says the domain does not exist: NXDOMAIN means no name exists at or below it (RFC 8020),
+    /// so there is no DKIM key or DMARC record of its own to find.
+    func ifExists<Result: Sendable>(_ domain: DomainName, _ check: @Sendable () async -> Result) async -> Result? {
+        guard await resolver.resolve(domain, .mx).outcome != .nxDomain else { return nil }
+        return await check()
+    }
+
     /// Probes every MX address of the domain at once (each address once per run).
     func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
         guard let probes, options.checks.contains(.probe) else { return [] }

@@ -25,6 +25,9 @@ struct ProbeArguments: ParsableArguments {
     @Option(name: .customLong("greeting-timeout"), help: "Seconds to wait for the 220 greeting; long, for tarpits.")
     var greetingTimeout: Double = 45
 
+    @Option(name: .customLong("probes-per-network"), help: "At most this many MX probes at once into one IPv4 /24 or IPv6 /64.")
+    var probesPerNetwork: Int = 4
+
     @Option(name: .customLong("verification-time"), help: ArgumentHelp("Judge certificates as at this ISO 8601 time (labs and tests).", visibility: .hidden))
     var verificationTime: String?
 
@@ -35,6 +38,7 @@ struct ProbeArguments: ParsableArguments {
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { problems.append("--ca-file \"\(caFile)\" cannot be read") }
         if !(0...3650).contains(expiryWarningDays) { problems.append("--expiry-warning-days must be between 0 and 3650") }
         if !(connectTimeout > 0 && connectTimeout <= 300) { problems.append("--connect-timeout must be between 0 and 300 seconds") }
+        if !(1...64).contains(probesPerNetwork) { problems.append("--probes-per-network must be between 1 and 64") }
         if !(greetingTimeout > 0 && greetingTimeout <= 600) { problems.append("--greeting-timeout must be between 0 and 600 seconds") }
         if let verificationTime, ISO8601DateFormatter().date(from: verificationTime) == nil {
             problems.append("--verification-time \"\(verificationTime)\" is not an ISO 8601 time such as 2030-01-01T00:00:00Z")
@@ -53,6 +57,7 @@ struct ProbeArguments: ParsableArguments {
         options.verificationTime = verificationTime.flatMap { ISO8601DateFormatter().date(from: $0) }
         options.timeouts.connect = .milliseconds(Int(connectTimeout * 1000))
         options.timeouts.greeting = .milliseconds(Int(greetingTimeout * 1000))
+        options.maximumPerNetwork = probesPerNetwork
         return options
     }
 }

@@ -127,6 +127,18 @@ import Testing
         #expect(resolver.repeatedQuestions.isEmpty, "192.0.2.1 is both a sender and an MX address")
     }
 
+    /// A domain that does not exist stops after the first answers prove it: no DKIM selectors,
+    /// no DMARC walk, and a finding that says what was skipped and why.
+    @Test func aDomainThatDoesNotExistStopsEarly() async throws {
+        let (ids, report, resolver) = try await audit("other.test. A 192.0.2.9", domain: "missing.test")
+        #expect(ids["mx.domain-nxdomain"] == .failure)
+        #expect(ids["audit.checks-skipped"] == .info)
+        #expect(!report.findings.contains { $0.id.area == "dkim" || $0.id.area == "dmarc" })
+        #expect(!resolver.questionsAsked.contains { $0.name.description.contains("_domainkey") || $0.name.description.contains("_dmarc") },
+                "\(resolver.questionsAsked)")
+        #expect(resolver.questionsAsked.count <= 3, "MX, A/AAAA or TXT at the domain: \(resolver.questionsAsked)")
+    }
+
     @Test func everyFindingHasTheFieldsAReaderNeeds() async throws {
         let (_, report, _) = try await audit("""
             example.test. MX 0 .

@@ -17,6 +17,9 @@ public struct ProbeOptions: Sendable {
     public var expiryWarningDays = 14
     /// Per-stage timeouts; the audit bounds `total` by its own deadline.
     public var timeouts = SMTPTimeouts.default
+    /// At most this many probes at once into one IPv4 /24 or IPv6 /64 (`--probes-per-network`);
+    /// each address is probed once per run whatever this says.
+    public var maximumPerNetwork = 4
 
     public init(ehloName: String) { self.ehloName = ehloName }
 }
@@ -31,10 +34,13 @@ actor ProbeRunner {
     /// How long an audit may take, for probes started outside ``AuditDeadline``.
     private let deadline: Duration
 
+    private let slots: NetworkSlots
+
     init(options: ProbeOptions, deadline: Duration, prober: SMTPProber = .shared) {
         self.options = options
         self.prober = prober
         self.deadline = deadline
+        slots = NetworkSlots(limit: options.maximumPerNetwork)
     }
 
     /// The probe of `address`, started by the first caller; later callers share it.
@@ -43,16 +49,20 @@ actor ProbeRunner {
         if let running = probes[key] { return await running.value }
         let options = self.options
         let prober = self.prober
-        var timeouts = options.timeouts
+        let slots = self.slots
         // Probes do not stop on cancellation, so each gets only its audit's remaining time: the
         // deadline of the audit that asked (a long streamed run starts audits late), not the run's.
         let end = AuditDeadline.end ?? .now + deadline
-        timeouts.total = max(.milliseconds(100), min(timeouts.total, end - .now))
-        let limits = timeouts
+        let network = NetworkSlots.network(of: address)
         let started = Task {
-            await prober.probe(
+            await slots.acquire(network)
+            var timeouts = options.timeouts
+            timeouts.total = max(.milliseconds(100), min(timeouts.total, end - .now))
+            let result = await prober.probe(
                 address: address, port: options.port, hostName: hostName.description, ehloName: options.ehloName,
-                timeouts: limits, caFile: options.caFile, verificationTime: options.verificationTime)
+                timeouts: timeouts, caFile: options.caFile, verificationTime: options.verificationTime)
+            await slots.release(network)
+            return result
         }
         probes[key] = started
         return await started.value
