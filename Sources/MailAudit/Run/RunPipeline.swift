@@ -70,7 +70,10 @@ public struct RunPipeline: Sendable {
         let config = configuration
         try await store.migrate()
         let nameservers = config.defaults.resolvers.isEmpty ? try ResolvConf.load().nameservers : config.defaults.resolvers
-        let resolver = DNSClient.make(nameservers: nameservers)
+        let system = config.defaults.resolvers.isEmpty ? try? ResolvConf.load() : nil
+        let resolver = DNSClient.make(
+            nameservers: nameservers, timeout: config.defaults.dnsTimeout ?? system?.timeout ?? .seconds(2),
+            attempts: config.defaults.dnsAttempts ?? system?.attempts ?? 3)
         var scheduled = ScheduledRun(
             domains: config.domains.map { entry in
                 RunDomain(
@@ -131,6 +134,9 @@ public struct RunPipeline: Sendable {
             probe.caFile = defaults.caFile
             probe.expiryWarningDays = defaults.expiryWarningDays
             probe.verificationTime = verificationTime
+            if let timeout = defaults.connectTimeout { probe.timeouts.connect = timeout }
+            if let timeout = defaults.greetingTimeout { probe.timeouts.greeting = timeout }
+            if let limit = defaults.probesPerNetwork { probe.maximumPerNetwork = limit }
             options.probe = probe
         }
         return options

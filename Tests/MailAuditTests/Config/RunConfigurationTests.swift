@@ -84,6 +84,34 @@ struct RunConfigurationTests {
                 "parsing the rendering gives the same value")
     }
 
+    /// The timeouts and the probe limit of [defaults], read, range-checked and rendered back.
+    @Test func defaultsTimeoutsAndTheProbeLimit() throws {
+        let text = """
+            [history]
+            sqlite = "/tmp/h.sqlite"
+            [report]
+            send = "never"
+            [defaults]
+            dns_timeout = 1.5
+            dns_attempts = 2
+            connect_timeout = 3
+            greeting_timeout = 20
+            probes_per_network = 2
+            [[domain]]
+            name = "example.com"
+            """
+        let config = try RunConfiguration.parse(text, file: "t.toml")
+        #expect(config.defaults.dnsTimeout == .milliseconds(1_500))
+        #expect(config.defaults.dnsAttempts == 2)
+        #expect(config.defaults.connectTimeout == .seconds(3))
+        #expect(config.defaults.greetingTimeout == .seconds(20))
+        #expect(config.defaults.probesPerNetwork == 2)
+        #expect(try RunConfiguration.parse(config.description, file: "t.toml") == config, "rendered back to TOML and parsed again")
+        #expect(throws: ConfigError.self) {
+            try RunConfiguration.parse(text.replacingOccurrences(of: "probes_per_network = 2", with: "probes_per_network = 0"), file: "t.toml")
+        }
+    }
+
     @Test func theSmallestFileTakesTheDefaults() throws {
         let configuration = try RunConfiguration.parse(
             "[history]\nsqlite = \"h.sqlite\"\n[report]\nsend = \"never\"\n[[domain]]\nname = \"example.com\"\n", file: "small.toml")

@@ -225,7 +225,8 @@ struct ConfigReader {
             table, path: "defaults",
             allowed: [
                 "checks", "allow_private_addresses", "ca_file", "fail_on", "deadline", "resolvers", "smtp_port",
-                "ehlo_name", "expiry_warning_days",
+                "ehlo_name", "expiry_warning_days", "dns_timeout", "dns_attempts", "connect_timeout", "greeting_timeout",
+                "probes_per_network",
             ])
         if let checks = checks(table, "checks", path: "defaults.checks") { defaults.checks = checks }
         if let allow = bool(table, "allow_private_addresses", path: "defaults.allow_private_addresses") {
@@ -247,6 +248,11 @@ struct ConfigReader {
         if let days = integer(table, "expiry_warning_days", path: "defaults.expiry_warning_days", range: 0...365) {
             defaults.expiryWarningDays = days
         }
+        defaults.dnsTimeout = seconds(table, "dns_timeout", path: "defaults.dns_timeout", range: 0.1...60)
+        defaults.dnsAttempts = integer(table, "dns_attempts", path: "defaults.dns_attempts", range: 1...10)
+        defaults.connectTimeout = seconds(table, "connect_timeout", path: "defaults.connect_timeout", range: 0.1...300)
+        defaults.greetingTimeout = seconds(table, "greeting_timeout", path: "defaults.greeting_timeout", range: 0.1...600)
+        defaults.probesPerNetwork = integer(table, "probes_per_network", path: "defaults.probes_per_network", range: 1...64)
         return defaults
     }
 

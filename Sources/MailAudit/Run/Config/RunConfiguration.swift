@@ -144,6 +144,14 @@ public struct RunConfiguration: Sendable, Hashable {
         public var ehloName: DomainName?
         /// A certificate that expires within this many days is a warning.
         public var expiryWarningDays: Int
+        /// Each DNS attempt's wait and the attempts per question; nil keeps resolv.conf's or 2 s and 3.
+        public var dnsTimeout: Duration?
+        public var dnsAttempts: Int?
+        /// The MX probe's TCP connect and greeting timeouts; nil keeps 10 s and 45 s.
+        public var connectTimeout: Duration?
+        public var greetingTimeout: Duration?
+        /// At most this many MX probes at once into one /24 or /64; nil keeps 4.
+        public var probesPerNetwork: Int?
 
         public init(
             checks: Set<AuditCheck> = Set(AuditCheck.allCases), allowPrivateAddresses: Bool = false, caFile: String? = nil,
@@ -247,6 +255,11 @@ extension RunConfiguration: CustomStringConvertible {
         out.append("smtp_port = \(defaults.smtpPort)")
         if let ehloName = defaults.ehloName { out.append("ehlo_name = \(quoted(ehloName.description))") }
         out.append("expiry_warning_days = \(defaults.expiryWarningDays)")
+        if let value = defaults.dnsTimeout { out.append("dns_timeout = \(seconds(value))") }
+        if let value = defaults.dnsAttempts { out.append("dns_attempts = \(value)") }
+        if let value = defaults.connectTimeout { out.append("connect_timeout = \(seconds(value))") }
+        if let value = defaults.greetingTimeout { out.append("greeting_timeout = \(seconds(value))") }
+        if let value = defaults.probesPerNetwork { out.append("probes_per_network = \(value)") }
 
         for domain in domains {
             out += ["", "[[domain]]"]
