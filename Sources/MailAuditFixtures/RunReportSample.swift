@@ -1,6 +1,6 @@
 public import Foundation
 public import MailAudit
-public import MailAuditCore
+import MailAuditCore
 
 /// A run over two domains with every kind of change, hostile server text, passing checks whose
 /// messages must not show, and a fixed clock: the fixture of the HTML report's unit, golden and

@@ -1,6 +1,6 @@
 import Foundation
-public import MailAuditCore
-public import MailAuditRecords
+import MailAuditCore
+import MailAuditRecords
 import MailAuditTLS
 
 /// The SASL mechanisms the session can use for AUTH (RFC 4954).

@@ -165,7 +165,7 @@ final class Progress: Sendable {
 
     private func render(_ state: State) -> String {
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let rate = seconds > 0 ? Double(state.done) / seconds : 0
         var text = "\r\u{1B}[2K\(state.done)"
         if let total {

@@ -49,8 +49,7 @@ struct ProbeArguments: ParsableArguments {
     /// The probe options, or nil under --no-probe.
     var options: ProbeOptions? {
         guard !noProbe else { return nil }
-        let host = ProcessInfo.processInfo.hostName
-        var options = ProbeOptions(ehloName: ehloName ?? ((try? DomainName(parsing: host))?.description ?? "mailaudit.invalid"))
+        var options = ProbeOptions(ehloName: ehloName ?? EHLOName.local)
         options.port = UInt16(clamping: smtpPort)
         options.caFile = caFile
         options.expiryWarningDays = expiryWarningDays

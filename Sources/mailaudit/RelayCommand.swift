@@ -116,7 +116,7 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard case .success(let target) = RelayTarget.parse(relay) else { throw ExitCode(2) }
-        var options = RelayOptions(host: target.host, ehloName: ehloName ?? Self.defaultEHLOName)
+        var options = RelayOptions(host: target.host, ehloName: ehloName ?? EHLOName.local)
         options.port = target.port
         options.security = RelaySecurity(rawValue: security.rawValue) ?? .auto
         options.user = user
@@ -143,10 +143,6 @@ struct RelayCommand: AsyncParsableCommand {
         case .text: print(RelayTextRenderer(color: useColor, verbose: verbose, transcript: transcript).render(report), terminator: "")
         }
         throw ExitCode(report.exitCode)
-    }
-
-    static var defaultEHLOName: String {
-        (try? DomainName(parsing: ProcessInfo.processInfo.hostName))?.description ?? "mailaudit.invalid"
     }
 
     private var useColor: Bool { color.isEnabled }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MailAudit
 import MailAuditCore
 
 /// The relay as typed: `HOST`, `HOST:PORT`, an address, or `[IPv6]:PORT`.
@@ -63,29 +64,14 @@ struct PasswordSource {
     var file: String?
 
     func secret() throws -> Secret {
-        if let environment {
-            guard let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty else {
-                throw fail("the environment variable \(environment) is not set or empty")
-            }
+        // The same reader as the run config's password_env and password_file.
+        let source: RunConfiguration.PasswordSource? = environment.map { .environment($0) } ?? file.map { .file($0) }
+        if let source {
+            let secret: Secret
+            do { secret = try source.read() } catch { throw fail(error.description) }
             // Not inherited by anything this process might start.
-            unsetenv(environment)
-            return Secret(value)
-        }
-        if let file {
-            // Only a regular file, and only its first 4 KiB: never a FIFO that blocks or /dev/zero.
-            // Symbolic links are followed: mounted secrets (Kubernetes, systemd credentials) are links.
-            let path = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
-            let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
-            guard type == .typeRegular, let handle = FileHandle(forReadingAtPath: path) else {
-                throw fail("cannot read the password file \(file) (it must be a regular file)")
-            }
-            defer { try? handle.close() }
-            let data = (try? handle.read(upToCount: 4097)) ?? Data()
-            guard data.count <= 4096 else { throw fail("the password file \(file) is longer than 4096 bytes") }
-            let text = String(decoding: data, as: UTF8.self)
-            let line = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            guard !line.isEmpty else { throw fail("the password file \(file) is empty") }
-            return Secret(line)
+            if let environment { unsetenv(environment) }
+            return secret
         }
         guard let typed = Self.prompt("Password: ") else {
             throw fail("no password: give --password-env VAR or --password-file FILE (no terminal to ask on)")

@@ -32,7 +32,7 @@ public struct DomainLineReader: AsyncSequence, Sendable {
                     let bytes = buffer[start..<newline]
                     start = newline + 1
                     line += 1
-                    return parse(bytes, complete: true)
+                    return parse(bytes)
                 }
                 if buffer.count - start > DomainLineReader.maximumLineLength {
                     // Keep nothing of an overlong line: report it, then drop bytes up to its end.
@@ -48,7 +48,7 @@ public struct DomainLineReader: AsyncSequence, Sendable {
                     let bytes = buffer[start...]
                     start = buffer.count
                     line += 1
-                    return parse(bytes, complete: true)
+                    return parse(bytes)
                 }
                 await fill()
             }
@@ -77,7 +77,7 @@ public struct DomainLineReader: AsyncSequence, Sendable {
             }
         }
 
-        private func parse(_ bytes: ArraySlice<UInt8>, complete: Bool) -> DomainLine {
+        private func parse(_ bytes: ArraySlice<UInt8>) -> DomainLine {
             DomainList.parse(Substring(String(decoding: bytes, as: UTF8.self)), line: line)
         }
     }

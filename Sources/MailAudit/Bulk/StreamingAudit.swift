@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import MailAuditCore
 
 /// What a streamed run saw, computed as results pass: nothing is kept per domain.

@@ -1,6 +1,6 @@
 public import Foundation
 public import MailAuditCore
-public import MailAuditRecords
+import MailAuditRecords
 public import MailAuditSMTP
 import MailAuditTLS
 import Synchronization
@@ -79,7 +79,7 @@ public struct RelayDiagnosis: Sendable {
         let (dnsStep, addresses) = await lookUp(deadline: deadline)
         report.steps.append(dnsStep)
         guard !addresses.isEmpty else {
-            report.steps += notReached(after: .dns, from: .connect)
+            report.steps += RelayStep.notReached(from: .connect, after: "dns")
             return report
         }
 
@@ -88,7 +88,7 @@ public struct RelayDiagnosis: Sendable {
         report.ports = attempts.map(\.attempt)
         guard let chosen = attempts.first(where: { $0.session != nil }), let box = chosen.session else {
             report.steps.append(RelayVerdicts.connectFailure(report.ports, portGiven: options.port != nil))
-            report.steps += notReached(after: .connect, from: .greeting)
+            report.steps += RelayStep.notReached(from: .greeting, after: "connect")
             return report
         }
         for other in attempts where other.port != chosen.port { other.session?.session.close() }
@@ -157,10 +157,6 @@ public struct RelayDiagnosis: Sendable {
             return results.sorted { (ports.firstIndex(of: $0.port) ?? 0) < (ports.firstIndex(of: $1.port) ?? 0) }
         }
     }
-
-    private func notReached(after failed: RelayStepName, from first: RelayStepName) -> [RelayStep] {
-        RelayStepName.allCases.drop { $0 != first }.map { RelayStep.skipped($0, "not reached: \(failed) did not pass") }
-    }
 }
 
 /// Lets exactly one of several racing tasks through.
@@ -201,7 +197,7 @@ struct PortConnection: Sendable {
                 let session = try SMTPSession.connect(
                     to: endpoint, ehloName: options.ehloName, tls: tls, timeouts: options.timeouts, deadline: deadline)
                 let attempt = PortAttempt(port: port, address: address.description, result: .connected, detail: nil,
-                                          milliseconds: (ContinuousClock.now - started).milliseconds)
+                                          milliseconds: (ContinuousClock.now - started).wholeMilliseconds)
                 return PortConnection(port: port, address: address, attempt: attempt, session: SessionBox(session))
             } catch {
                 let result: PortAttempt.Result = switch error {
@@ -211,7 +207,7 @@ struct PortConnection: Sendable {
                 case .failed: .failed
                 }
                 let attempt = PortAttempt(port: port, address: address.description, result: result, detail: error.description,
-                                          milliseconds: (ContinuousClock.now - started).milliseconds)
+                                          milliseconds: (ContinuousClock.now - started).wholeMilliseconds)
                 if first == nil { first = PortConnection(port: port, address: address, attempt: attempt, session: nil) }
             }
         }
@@ -220,9 +216,4 @@ struct PortConnection: Sendable {
             port: port, address: addresses.first,
             attempt: PortAttempt(port: port, address: "", result: .failed, detail: "no address to connect to"), session: nil)
     }
-}
-
-extension Duration {
-    /// Whole milliseconds, for evidence.
-    var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -46,13 +46,8 @@ struct RelayDialogue: Sendable {
 
         /// Marks every step from `first` on as not reached.
         mutating func stop(from first: RelayStepName) {
-            let failed = failed.map(\.rawValue) ?? "an earlier step"
-            for name in RelayStepName.allCases.drop(while: { $0 != first }) {
-                if let early = walkedEarly, early.step == name {
-                    outcome.steps.append(early)
-                } else {
-                    outcome.steps.append(.skipped(name, "not reached: \(failed) did not pass"))
-                }
+            for skipped in RelayStep.notReached(from: first, after: failed.map(\.rawValue) ?? "an earlier step") {
+                outcome.steps.append(walkedEarly?.step == skipped.step ? walkedEarly ?? skipped : skipped)
             }
         }
     }

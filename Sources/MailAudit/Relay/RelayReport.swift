@@ -1,5 +1,5 @@
 public import Foundation
-public import MailAuditCore
+import MailAuditCore
 public import MailAuditRecords
 public import MailAuditSMTP
 public import MailAuditTLS
@@ -77,6 +77,11 @@ public struct RelayStep: Hashable, Sendable, Codable {
     }
 
     static func skipped(_ step: RelayStepName, _ why: String) -> RelayStep { RelayStep(step, .skipped, why) }
+
+    /// Every step from `first` on, skipped because `failed` did not pass.
+    static func notReached(from first: RelayStepName, after failed: String) -> [RelayStep] {
+        RelayStepName.allCases.drop { $0 != first }.map { skipped($0, "not reached: \(failed) did not pass") }
+    }
 }
 
 /// How one candidate port answered the TCP connection.
@@ -157,7 +162,7 @@ public struct RelayReport: Sendable, Encodable {
         try container.encode(providerHints, forKey: .providerHints)
         try container.encode(transcript.map(\.description), forKey: .transcript)
         try container.encode(startedAt, forKey: .startedAt)
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.inSeconds
         try container.encode((seconds * 1000).rounded() / 1000, forKey: .durationSeconds)
         // Explicit null when every step passed, so consumers can test the key.
         if let firstFailure { try container.encode(firstFailure, forKey: .firstFailure) } else { try container.encodeNil(forKey: .firstFailure) }

@@ -71,8 +71,7 @@ public enum JSONRenderer {
             schemaVersion: AuditReport.schemaVersion,
             tool: Tool(name: "mailaudit", version: report.toolVersion),
             startedAt: report.startedAt,
-            durationMs: Int(report.duration.components.seconds * 1000
-                + report.duration.components.attoseconds / 1_000_000_000_000_000),
+            durationMs: report.duration.wholeMilliseconds,
             exitCode: exitCode,
             summary: report.counts,
             dns: DNSFigures(resolvers: report.resolvers, statistics: report.dns),
@@ -92,10 +91,11 @@ public enum JSONRenderer {
             probes: domain.probes)
     }
 
-    /// Pretty, key-sorted JSON with ISO 8601 dates: the form of every JSON document mailaudit prints.
-    public static func encode(_ value: some Encodable) -> String {
+    /// Pretty (or, for JSONL, one-line), key-sorted JSON with ISO 8601 dates: the form of every
+    /// JSON document mailaudit prints.
+    public static func encode(_ value: some Encodable, oneLine: Bool = false) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = oneLine ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)

@@ -1,4 +1,4 @@
-public import MailAuditCore
+import MailAuditCore
 
 /// The relay checklist for a terminal: one line a step, the root cause marked, its category
 /// and fix; evidence for failures and warnings (every step under `verbose`); the transcript
@@ -17,7 +17,7 @@ public struct RelayTextRenderer: Sendable {
     public func render(_ report: RelayReport) -> String {
         var lines: [String] = []
         let port = report.port.map { " port \($0)" } ?? ""
-        let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
+        let seconds = report.duration.inSeconds
         lines.append(paint(bold: true, "Relay \(report.host.terminalSafe)\(port)") + " (security \(report.security.rawValue))"
             + paint(dim: true, " · \(String(format: "%.2f", seconds)) s"))
         lines.append("")

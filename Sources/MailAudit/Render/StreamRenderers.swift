@@ -5,13 +5,13 @@ public import MailAuditCore
 /// finishes (the shape of `domains[]` in the JSON document), then one `"type": "summary"`.
 public enum JSONLRenderer {
     public static func line(_ report: DomainReport) -> String {
-        encode(Tagged(type: "domain", body: JSONRenderer.domainDocument(report)))
+        JSONRenderer.encode(Tagged(type: "domain", body: JSONRenderer.domainDocument(report)), oneLine: true)
     }
 
     public static func summary(_ summary: BulkSummary, exitCode: Int32, duration: Duration, dns: ResolverStatistics? = nil) -> String {
         var body = SummaryJSON(summary, exitCode: exitCode, duration: duration)
         body.dns = dns
-        return encode(Tagged(type: "summary", body: body))
+        return JSONRenderer.encode(Tagged(type: "summary", body: body), oneLine: true)
     }
 
     struct Tagged<Body: Encodable>: Encodable {
@@ -50,19 +50,11 @@ public enum JSONLRenderer {
             deadlineExceeded = bulk.deadlineExceeded
             badLines = bulk.badLines
             badLineCount = bulk.badLineCount
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            let seconds = duration.inSeconds
             durationMs = Int(seconds * 1000)
             domainsPerSecond = seconds > 0 ? (Double(bulk.domains) / seconds * 10).rounded() / 10 : 0
             self.exitCode = exitCode
         }
-    }
-
-    private static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

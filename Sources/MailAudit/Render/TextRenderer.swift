@@ -54,7 +54,7 @@ public struct TextRenderer: Sendable {
 
     private func summary(_ report: AuditReport) -> String {
         let c = report.counts
-        let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
+        let seconds = report.duration.inSeconds
         let dns = report.dns
         var parts = [
             paint(.pass, "\(c.pass) pass"), "\(c.info) info", paint(.warning, "\(c.warning) warning"),

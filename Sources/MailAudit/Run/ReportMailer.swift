@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import MailAuditCore
 
 /// Sends a rendered report through the relay, with the relay walk's own session: STARTTLS or

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import MailAuditCore
 
 /// One difference between a domain's previous run and this one.

@@ -128,7 +128,7 @@ public struct RunPipeline: Sendable {
         options.deadline = defaults.deadline
         options.now = nil
         if defaults.checks.contains(.probe) || configuration.domains.contains(where: { $0.checks?.contains(.probe) == true }) {
-            let ehlo = defaults.ehloName?.description ?? (try? DomainName(parsing: ProcessInfo.processInfo.hostName))?.description ?? "mailaudit.invalid"
+            let ehlo = defaults.ehloName?.description ?? EHLOName.local
             var probe = ProbeOptions(ehloName: ehlo)
             probe.port = defaults.smtpPort
             probe.caFile = defaults.caFile
@@ -144,7 +144,7 @@ public struct RunPipeline: Sendable {
 
     func relayOptions(_ relay: RunConfiguration.Relay) throws -> RelayOptions {
         let ehlo = relay.ehloName?.description ?? configuration.defaults.ehloName?.description
-            ?? (try? DomainName(parsing: ProcessInfo.processInfo.hostName))?.description ?? "mailaudit.invalid"
+            ?? EHLOName.local
         var options = RelayOptions(host: relay.host, ehloName: ehlo)
         options.port = relay.port
         options.security = relay.security
@@ -187,14 +187,14 @@ extension RunConfiguration.PasswordSource {
         switch self {
         case .environment(let name):
             guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-                throw .password("the environment variable \(name) (password_env) is not set or empty")
+                throw .password("the environment variable \(name) is not set or empty")
             }
             return Secret(value)
         case .file(let path):
             let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType
             guard type == .typeRegular, let handle = FileHandle(forReadingAtPath: resolved) else {
-                throw .password("cannot read the password file \(path) (password_file; it must be a regular file)")
+                throw .password("cannot read the password file \(path) (it must be a regular file)")
             }
             defer { try? handle.close() }
             let data = (try? handle.read(upToCount: 4097)) ?? Data()

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import MailAuditCore
 
 /// One scheduled run: the audit, and what changed since each domain's previous run. The mail's

@@ -176,7 +176,7 @@ func waitForSocket(_ descriptor: Int32, events: Int16, deadline: ContinuousClock
     while true {
         let left = deadline - .now
         guard left > .zero else { return .timedOut }
-        let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1
+        let milliseconds = left.wholeMilliseconds + 1
         var entry = pollfd(fd: descriptor, events: events, revents: 0)
         let result = poll(&entry, 1, Int32(clamping: milliseconds))
         if result > 0 { return .ready }

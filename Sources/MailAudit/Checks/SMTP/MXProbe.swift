@@ -3,6 +3,14 @@ public import MailAuditCore
 public import MailAuditSMTP
 public import MailAuditTLS
 
+/// The name mailaudit gives in EHLO when none is configured: this machine's host name, or
+/// `mailaudit.invalid` (RFC 2606) when that is no valid host name.
+public enum EHLOName {
+    public static var local: String {
+        (try? DomainName(parsing: ProcessInfo.processInfo.hostName))?.description ?? "mailaudit.invalid"
+    }
+}
+
 /// How the audit probes MX hosts on port 25 (RFC 5321, RFC 3207). No mail is ever sent.
 public struct ProbeOptions: Sendable {
     /// The port to probe; 25 unless a lab says otherwise (`--smtp-port`).
@@ -141,7 +149,7 @@ public struct ProbeSummary: Hashable, Sendable, Codable {
         greeting = result.greeting.map { "\($0.code) \($0.lines.first ?? "")" }
         offersSTARTTLS = result.offersSTARTTLS
         tls = result.tls
-        durationMs = Int(result.duration.components.seconds * 1000 + result.duration.components.attoseconds / 1_000_000_000_000_000)
+        durationMs = result.duration.wholeMilliseconds
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,4 +1,4 @@
-public import MailAuditCore
+import MailAuditCore
 
 /// At most `limit` probes at once into one network (an IPv4 /24, an IPv6 /64), so a run over
 /// thousands of domains hosted at one provider does not look like an attack on its servers.
