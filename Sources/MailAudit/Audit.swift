@@ -17,8 +17,12 @@ public enum Audit {
         options.now = now
         let start = ContinuousClock.now
         let reports = await Auditor(resolver: resolver, options: options).audit(domains)
+        let duration = ContinuousClock.now - start
+        // Awaited on its own line: an `await` among arguments evaluated before it crashed here
+        // (Swift 6.3, a suspension in the middle of an argument list).
+        let statistics = await resolver.statistics()
         return AuditReport(
-            toolVersion: MailAuditVersion.current, startedAt: now, duration: .now - start, resolvers: resolverNames,
-            domains: reports, dns: await resolver.statistics())
+            toolVersion: MailAuditVersion.current, startedAt: now, duration: duration, resolvers: resolverNames,
+            domains: reports, dns: statistics)
     }
 }

@@ -1,4 +1,6 @@
 public import MailAuditCore
+import NIOCore
+import Synchronization
 
 /// A resolver that asks its upstream each question once per run, joins identical questions
 /// already in flight, and follows CNAME chains that a reply left unfinished.
@@ -14,7 +16,7 @@ public import MailAuditCore
 /// ``CachePolicy/negativeLifetime``, and failures (timeout, SERVFAIL) only for
 /// ``CachePolicy/failureLifetime``, so one transient failure on a shared include does not
 /// poison the rest of a long run. At most ``CachePolicy/maximumEntries`` answers are kept;
-/// beyond that the oldest go first. In a run of ordinary length nothing expires, so the same
+/// beyond that the least recently served go first. In a run of ordinary length nothing expires, so the same
 /// question is never sent twice. When every caller waiting for a question is cancelled, its
 /// lookup is cancelled and forgotten, so a later caller asks again.
 ///
@@ -22,133 +24,45 @@ public import MailAuditCore
 /// let dns = CachingResolver(upstream: NetworkResolver(nameservers: servers))
 /// let mx = await dns.resolve(DNSQuestion(domain, .mx))
 /// ```
-public actor CachingResolver: Resolver, ResolverStatisticsSource {
+public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable {
     /// The resolver asked on a miss.
-    public nonisolated let upstream: any Resolver
-
-    /// A lookup in flight or done. `.answer` is a caller's question with CNAMEs chased;
-    /// `.fetch` is one question put to the upstream. Answers wait only on fetches and fetches
-    /// only on the upstream, so no lookup can wait on itself.
-    private enum Key: Hashable {
-        case answer(DNSQuestion)
-        case fetch(DNSQuestion)
-    }
-
-    private struct Flight {
-        let serial: Int
-        let task: Task<DNSAnswer, Never>
-        /// Callers waiting or served, less those cancelled while waiting.
-        var waiters: Int
-        /// When the answer stops being served, once it is known.
-        var expires: ContinuousClock.Instant?
-    }
-
+    public let upstream: any Resolver
     public let policy: CachePolicy
-    private var flights: [Key: Flight] = [:]
-    /// Completed entries, oldest first, for eviction; stale pairs are skipped.
-    private var completed: [(key: Key, serial: Int)] = []
-    private var completedStart = 0
-    private var serial = 0
-    /// Distinct questions for the statistics, up to the cache's size; beyond it only counted.
-    private var questions: Set<DNSQuestion> = []
-    private var questionsBeyondLimit = 0
-    private var hits = 0
+
+    /// A question put to the upstream: waiting for its answer, or answered.
+    private struct Entry {
+        let serial: Int
+        var waiters: [Int: CheckedContinuation<DNSAnswer?, Never>] = [:]
+        var lookup: Task<DNSAnswer, Never>?
+        var answer: DNSAnswer?
+        var expires: ContinuousClock.Instant?
+        /// Served since it was last passed by the eviction hand: it gets a second chance.
+        var recentlyUsed = false
+    }
+
+    private struct State {
+        var entries: [DNSQuestion: Entry] = [:]
+        /// Answered entries in the order the eviction hand visits them; stale pairs are skipped.
+        var ring = CircularBuffer<(question: DNSQuestion, serial: Int)>()
+        var serial = 0
+        // Hashes of the distinct questions, for the statistics (8 octets each).
+        var questions: Set<Int> = []
+        var names: Set<Int> = []
+        var hits = 0
+    }
+
+    private let state = Mutex(State())
 
     public init(upstream: any Resolver, policy: CachePolicy = CachePolicy()) {
         self.upstream = upstream
         self.policy = policy
     }
 
-    /// Entries kept now, answers and fetches (for tests of the bound).
-    public var entryCount: Int { flights.count }
+    /// Entries kept now, answered or in flight (for tests of the bound).
+    public var entryCount: Int { state.withLock { $0.entries.count } }
 
-    /// The answer to `question`, from the cache, joined to an identical lookup in flight, or asked upstream.
+    /// The answer to `question`, with CNAME chains a reply left unfinished followed through the cache.
     public func resolve(_ question: DNSQuestion) async -> DNSAnswer {
-        await join(.answer(question)) { await self.chase(question) }
-    }
-
-    /// Counters of this cache merged with those of the upstream when it keeps any:
-    /// network counters come from the upstream, `uniqueQuestions` and `uniqueNames`
-    /// (callers' questions and CNAME hops) from this cache, and cache hits add up.
-    public func statistics() async -> ResolverStatistics {
-        let ownQuestions = questions, ownHits = hits
-        var result = ResolverStatistics()
-        if let source = upstream as? any ResolverStatisticsSource {
-            result = await source.statistics()
-        }
-        result.uniqueQuestions = ownQuestions.count + questionsBeyondLimit
-        result.uniqueNames = Set(ownQuestions.map(\.name)).count + questionsBeyondLimit
-        result.cacheHits += ownHits
-        return result
-    }
-
-    // MARK: - Coalescing
-
-    private func join(_ key: Key, _ work: @escaping @Sendable () async -> DNSAnswer) async -> DNSAnswer {
-        let flight: Flight
-        if let existing = flights[key], let expires = existing.expires, expires <= .now {
-            flights[key] = nil
-        }
-        if var existing = flights[key] {
-            hits += 1
-            existing.waiters += 1
-            flights[key] = existing
-            flight = existing
-        } else {
-            serial += 1
-            flight = Flight(serial: serial, task: Task { await work() }, waiters: 1)
-            flights[key] = flight
-        }
-        let answer = await withTaskCancellationHandler {
-            await flight.task.value
-        } onCancel: {
-            Task { await self.leave(key, serial: flight.serial) }
-        }
-        finished(key, serial: flight.serial, answer: answer)
-        return answer
-    }
-
-    /// Sets the answer's expiry when it first completes, and evicts the oldest entries beyond
-    /// the bound.
-    private func finished(_ key: Key, serial: Int, answer: DNSAnswer) {
-        guard var flight = flights[key], flight.serial == serial, flight.expires == nil else { return }
-        flight.expires = .now + policy.lifetime(of: answer)
-        flights[key] = flight
-        completed.append((key, serial))
-        while flights.count > policy.maximumEntries, completedStart < completed.count {
-            let (oldKey, oldSerial) = completed[completedStart]
-            completedStart += 1
-            if flights[oldKey]?.serial == oldSerial { flights[oldKey] = nil }
-        }
-        if completedStart > 4096 && completedStart * 2 > completed.count {
-            completed.removeFirst(completedStart)
-            completedStart = 0
-        }
-    }
-
-    /// A waiter was cancelled: when none is left, cancel the lookup and forget it.
-    private func leave(_ key: Key, serial: Int) {
-        guard var flight = flights[key], flight.serial == serial else { return }
-        flight.waiters -= 1
-        if flight.waiters > 0 {
-            flights[key] = flight
-        } else {
-            flight.task.cancel()
-            flights[key] = nil
-        }
-    }
-
-    private func fetch(_ question: DNSQuestion) async -> DNSAnswer {
-        if questions.count < policy.maximumEntries { questions.insert(question) } else if !questions.contains(question) {
-            questionsBeyondLimit += 1
-        }
-        let upstream = upstream
-        return await join(.fetch(question)) { await upstream.resolve(question) }
-    }
-
-    // MARK: - CNAME chasing
-
-    private func chase(_ question: DNSQuestion) async -> DNSAnswer {
         var answer = await fetch(question)
         var chain = answer.cnameChain
         var visited = Set(chain).union([question.name])
@@ -166,7 +80,142 @@ public actor CachingResolver: Resolver, ResolverStatisticsSource {
                 }
             }
         }
+        if chain == answer.cnameChain && answer.question == question { return answer }
         return DNSAnswer(question: question, outcome: answer.outcome, cnameChain: chain, authenticData: authentic)
+    }
+
+    /// Counters of this cache merged with those of the upstream when it keeps any:
+    /// network counters come from the upstream, `uniqueQuestions` and `uniqueNames`
+    /// (callers' questions and CNAME hops) from this cache, and cache hits add up.
+    public func statistics() async -> ResolverStatistics {
+        let (questions, names, hits) = state.withLock { ($0.questions.count, $0.names.count, $0.hits) }
+        var result = ResolverStatistics()
+        if let source = upstream as? any ResolverStatisticsSource {
+            result = await source.statistics()
+        }
+        result.uniqueQuestions = questions
+        result.uniqueNames = names
+        result.cacheHits += hits
+        return result
+    }
+
+    // MARK: - One question to the upstream
+
+    private enum Step {
+        case answered(DNSAnswer)
+        case wait(serial: Int, lookup: Task<DNSAnswer, Never>?)
+    }
+
+    /// The upstream's answer to `question`: cached, joined to the lookup in flight, or asked.
+    private func fetch(_ question: DNSQuestion) async -> DNSAnswer {
+        let step = state.withLock { state -> Step in
+            if var entry = state.entries[question] {
+                if let answer = entry.answer, let expires = entry.expires {
+                    if expires > .now {
+                        state.hits += 1
+                        entry.recentlyUsed = true
+                        state.entries[question] = entry
+                        return .answered(answer)
+                    }
+                } else {
+                    state.hits += 1
+                    return .wait(serial: entry.serial, lookup: entry.lookup)
+                }
+            }
+            state.serial += 1
+            let serial = state.serial
+            let upstream = upstream
+            // The lookup runs in a task of its own, so one caller's cancellation does not end
+            // it for the others; it is cancelled when every caller has gone.
+            let lookup = Task { [self] in
+                let answer = await upstream.resolve(question)
+                answered(question, serial: serial, answer: answer)
+                return answer
+            }
+            state.entries[question] = Entry(serial: serial, lookup: lookup)
+            if state.questions.count < policy.maximumCounted {
+                state.questions.insert(question.hashValue)
+                state.names.insert(question.name.hashValue)
+            }
+            return .wait(serial: serial, lookup: lookup)
+        }
+        switch step {
+        case .answered(let answer):
+            return answer
+        case .wait(let serial, let lookup):
+            return await wait(for: question, serial: serial, lookup: lookup)
+        }
+    }
+
+    /// Waits for the lookup `serial` of `question`. When its entry went (evicted as soon as it
+    /// was answered), the answer comes from the lookup itself.
+    private func wait(for question: DNSQuestion, serial: Int, lookup: Task<DNSAnswer, Never>?) async -> DNSAnswer {
+        let waiter = state.withLock { state in
+            state.serial += 1
+            return state.serial
+        }
+        let answer: DNSAnswer? = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready: DNSAnswer?? = state.withLock { state in
+                    if Task.isCancelled { return DNSAnswer(question: question, outcome: .timeout) }
+                    guard let entry = state.entries[question], entry.serial == serial else { return .some(nil) }
+                    if let answer = entry.answer { return answer }
+                    state.entries[question]?.waiters[waiter] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let (continuation, lookup) = state.withLock { state -> (CheckedContinuation<DNSAnswer?, Never>?, Task<DNSAnswer, Never>?) in
+                guard var entry = state.entries[question], entry.serial == serial,
+                      let continuation = entry.waiters.removeValue(forKey: waiter) else { return (nil, nil) }
+                guard entry.waiters.isEmpty else {
+                    state.entries[question] = entry
+                    return (continuation, nil)
+                }
+                // Nobody waits any more: forget the lookup, so a later caller asks again.
+                state.entries[question] = nil
+                return (continuation, entry.lookup)
+            }
+            lookup?.cancel()
+            continuation?.resume(returning: DNSAnswer(question: question, outcome: .timeout))
+        }
+        if let answer { return answer }
+        return await lookup?.value ?? DNSAnswer(question: question, outcome: .timeout)
+    }
+
+    /// Stores the answer, wakes its callers and evicts beyond the bound.
+    private func answered(_ question: DNSQuestion, serial: Int, answer: DNSAnswer) {
+        let waiters = state.withLock { state -> [CheckedContinuation<DNSAnswer?, Never>] in
+            guard var entry = state.entries[question], entry.serial == serial, entry.answer == nil else { return [] }
+            let waiters = Array(entry.waiters.values)
+            entry.waiters = [:]
+            entry.lookup = nil
+            entry.answer = answer
+            entry.expires = .now + policy.lifetime(of: answer)
+            state.entries[question] = entry
+            state.ring.append((question, serial))
+            evict(&state)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: answer) }
+    }
+
+    /// Second-chance (clock) eviction: an entry served since the hand last passed goes round
+    /// once more, so answers shared by many domains (a provider's SPF include, its MX hosts)
+    /// stay while each domain's own answers go.
+    private func evict(_ state: inout State) {
+        var turns = state.ring.count
+        while state.entries.count > policy.maximumEntries, turns > 0, let (question, serial) = state.ring.popFirst() {
+            turns -= 1
+            guard let entry = state.entries[question], entry.serial == serial else { continue }
+            if entry.recentlyUsed && (entry.expires ?? .now) > .now {
+                state.entries[question]?.recentlyUsed = false
+                state.ring.append((question, serial))
+            } else {
+                state.entries[question] = nil
+            }
+        }
     }
 
     /// True when the reply followed a CNAME but held no records for its target.
@@ -179,8 +228,10 @@ public actor CachingResolver: Resolver, ResolverStatisticsSource {
 /// Builds the resolver stack mailaudit uses.
 /// How long a ``CachingResolver`` keeps answers, and how many.
 public struct CachePolicy: Hashable, Sendable {
-    /// The most answers kept; the oldest go first beyond it.
+    /// The most answers kept; beyond it the least recently served go first.
     public var maximumEntries: Int
+    /// Distinct questions counted for the statistics, at most.
+    public var maximumCounted = 4_000_000
     /// NODATA and NXDOMAIN (no SOA minimum is at hand; RFC 2308 §5 caps it at hours).
     public var negativeLifetime: Duration
     /// Timeouts, SERVFAIL, REFUSED, network errors: briefly, then asked again.
@@ -190,7 +241,7 @@ public struct CachePolicy: Hashable, Sendable {
     /// No answer is kept for less, even at TTL 0: one run asks each question once.
     public var minimumLifetime: Duration
 
-    public init(maximumEntries: Int = 200_000, negativeLifetime: Duration = .seconds(300), failureLifetime: Duration = .seconds(5),
+    public init(maximumEntries: Int = 50_000, negativeLifetime: Duration = .seconds(300), failureLifetime: Duration = .seconds(5),
                 maximumLifetime: Duration = .seconds(86_400), minimumLifetime: Duration = .seconds(60)) {
         self.maximumEntries = max(16, maximumEntries)
         self.negativeLifetime = negativeLifetime

@@ -1,6 +1,7 @@
 public import MailAuditCore
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A source of per-run resolver counters for the report.
 public protocol ResolverStatisticsSource: Sendable {
@@ -11,7 +12,8 @@ public protocol ResolverStatisticsSource: Sendable {
 /// A stub resolver that sends recursive queries to configured nameservers over UDP,
 /// repeating a truncated answer over TCP (RFC 1035 §4.2, RFC 7766 §5).
 ///
-/// Each attempt uses a fresh socket and a random 16-bit ID, and accepts only a reply from the
+/// UDP queries share a few long-lived sockets per server, each on a random source port
+/// (``DatagramPool``); each attempt gets a random 16-bit ID and accepts only a reply from the
 /// server's address with the same ID, QR set and the same question (RFC 5452 §3, §9.1).
 /// Attempts rotate through the nameservers. It never throws: failures are outcomes.
 ///
@@ -34,7 +36,8 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
     /// Queries in flight at once, at most.
     public static let maximumInFlight = 64
 
-    private let transport: DNSTransport
+    private let datagrams: DatagramPool
+    private let tcp: TCPTransport
     private let counters = NetworkCounters()
     private let inFlight = InFlightLimit(NetworkResolver.maximumInFlight)
 
@@ -46,8 +49,11 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
         self.nameservers = nameservers
         self.timeout = timeout
         self.attempts = max(1, attempts)
-        self.transport = DNSTransport(group: MultiThreadedEventLoopGroup.singleton)
+        self.datagrams = DatagramPool(group: MultiThreadedEventLoopGroup.singleton)
+        self.tcp = TCPTransport(group: MultiThreadedEventLoopGroup.singleton)
     }
+
+    deinit { datagrams.shutdown() }
 
     /// Resolves one question.
     ///
@@ -60,10 +66,10 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             answer.outcome = .networkError("no nameserver is configured")
             return answer
         }
-        await counters.firstAttempt(question)
-        await inFlight.acquire()
+        counters.firstAttempt(question)
+        guard await inFlight.acquire() else { return answer }
         let result = await exchange(question, answer)
-        await inFlight.release()
+        inFlight.release()
         return result
     }
 
@@ -73,20 +79,25 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
         var networkFailure: String?
         for attempt in 0..<attempts {
             if Task.isCancelled { return answer }
-            if attempt > 0 { await counters.retry() }
+            if attempt > 0 { counters.retry() }
             let server = nameservers[attempt % nameservers.count]
-            let matcher = ReplyMatcher(id: UInt16.random(in: .min ... .max), question: question)
-            let query: [UInt8]
+            let query: [UInt8], address: SocketAddress
             do {
-                query = try LDNSCodec.encodeQuery(question, id: matcher.id)
+                // The pool sets the ID of the UDP query; TCP gets one of its own.
+                query = try LDNSCodec.encodeQuery(question, id: 0)
+                address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             } catch {
-                answer.outcome = .networkError(error.description)
+                answer.outcome = .networkError("\(error)")
                 return answer
             }
-            var result = await transport.exchange(.udp, query: query, matcher: matcher, server: server, timeout: timeout)
+            var result = await datagrams.exchange(query: query, question: question, server: address, peer: "\(server)", timeout: timeout)
             if case .success(let reply) = result, reply.truncated {
-                await counters.tcpFallback()
-                result = await transport.exchange(.tcp, query: query, matcher: matcher, server: server, timeout: timeout)
+                counters.tcpFallback()
+                let matcher = ReplyMatcher(id: UInt16.random(in: .min ... .max), question: question)
+                var tcpQuery = query
+                tcpQuery[0] = UInt8(matcher.id >> 8)
+                tcpQuery[1] = UInt8(matcher.id & 0xFF)
+                result = await tcp.exchange(query: tcpQuery, matcher: matcher, server: address, peer: "\(server) over TCP", timeout: timeout)
             }
             switch result {
             case .success(let reply):
@@ -115,36 +126,47 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
 
     /// The counters so far; `uniqueQuestions` and `uniqueNames` count what was put on the network.
     public func statistics() async -> ResolverStatistics {
-        await counters.statistics()
+        counters.statistics()
     }
 }
 
 /// The counters of one ``NetworkResolver``.
-private actor NetworkCounters {
-    private var counts = ResolverStatistics()
-    private var sent: Set<DNSQuestion> = []
+private final class NetworkCounters: Sendable {
+    private struct State {
+        var counts = ResolverStatistics()
+        // Hashes, not questions: 8 octets each, so a run of a million questions stays small.
+        var sent: Set<Int> = []
+        var names: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
 
     /// Questions remembered to count repeats; a bulk run beyond it counts only what it remembers.
-    static let rememberedQuestions = 200_000
+    static let rememberedQuestions = 2_000_000
 
     func firstAttempt(_ question: DNSQuestion) {
-        counts.queriesSent += 1
-        if sent.contains(question) {
-            counts.repeatedQueries += 1
-        } else if sent.count < Self.rememberedQuestions {
-            sent.insert(question)
+        state.withLock { state in
+            state.counts.queriesSent += 1
+            if state.sent.contains(question.hashValue) {
+                state.counts.repeatedQueries += 1
+            } else if state.sent.count < Self.rememberedQuestions {
+                state.sent.insert(question.hashValue)
+                state.names.insert(question.name.hashValue)
+            }
         }
     }
 
-    func retry() { counts.retries += 1 }
+    func retry() { state.withLock { $0.counts.retries += 1 } }
 
-    func tcpFallback() { counts.tcpFallbacks += 1 }
+    func tcpFallback() { state.withLock { $0.counts.tcpFallbacks += 1 } }
 
     func statistics() -> ResolverStatistics {
-        var result = counts
-        result.uniqueQuestions = sent.count
-        result.uniqueNames = Set(sent.map(\.name)).count
-        return result
+        state.withLock { state in
+            var result = state.counts
+            result.uniqueQuestions = state.sent.count
+            result.uniqueNames = state.names.count
+            return result
+        }
     }
 }
 

@@ -43,67 +43,39 @@ struct ReplyMatcher: Sendable {
     }
 }
 
-/// Sends one query to one server over UDP or TCP with SwiftNIO and waits for the matching reply.
+/// Sends one query to one server over TCP with SwiftNIO and waits for the matching reply
+/// (the UDP path is ``DatagramPool``).
 ///
-/// Each exchange uses its own channel, closed when the exchange ends. Nothing blocks a thread:
+/// Each exchange uses its own connection, closed when the exchange ends. Nothing blocks a thread:
 /// the caller suspends on a promise that the first of reply, deadline, error or cancellation completes.
-struct DNSTransport: Sendable {
-    enum Kind: Sendable { case udp, tcp }
-
+struct TCPTransport: Sendable {
     let group: any EventLoopGroup
 
-    func exchange(
-        _ kind: Kind, query: [UInt8], matcher: ReplyMatcher, server: Nameserver, timeout: Duration
-    ) async -> Result<DecodedReply, ExchangeFailure> {
-        let address: SocketAddress
-        do {
-            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
-        } catch {
-            return .failure(.network("bad server address \(server): \(error)"))
-        }
-        let peer = kind == .tcp ? "\(server) over TCP" : "\(server)"
+    func exchange(query: [UInt8], matcher: ReplyMatcher, server: SocketAddress, peer: String, timeout: Duration)
+        async -> Result<DecodedReply, ExchangeFailure>
+    {
         let loop = group.next()
         let promise = loop.makePromise(of: DecodedReply.self)
-        // Written and read only on `loop`: the reason of the last malformed packet seen.
+        // Written and read only on `loop`: the reason of the last malformed message seen.
         let malformed = NIOLoopBoundBox.makeEmptyBox(valueType: String.self, eventLoop: loop)
         let deadline = loop.scheduleTask(in: TimeAmount(timeout)) {
             promise.fail(malformed.value.map { ExchangeFailure.malformed($0) } ?? .timeout)
         }
-
-        let channel: EventLoopFuture<any Channel>
-        switch kind {
-        case .udp:
-            // A connected UDP socket: the kernel picks an ephemeral port of the server's family,
-            // drops datagrams from other sources and reports ICMP unreachable as ECONNREFUSED.
-            channel = DatagramBootstrap(group: loop)
-                // NIO reads 2048 octets by default; a server that ignores our EDNS size may send up to 65535.
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            UDPReplyHandler(matcher: matcher, server: address, promise: promise, malformed: malformed))
-                    }
+        let channel = ClientBootstrap(group: loop)
+            .connectTimeout(TimeAmount(timeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    // Frames are at most 2 + 65535 octets; more than two buffered means a broken peer.
+                    try operations.addHandler(ByteToMessageHandler(DNSFrameDecoder(), maximumBufferSize: 2 * 65_537))
+                    try operations.addHandler(TCPReplyHandler(matcher: matcher, peer: peer, promise: promise, malformed: malformed))
                 }
-                .connect(to: address)
-        case .tcp:
-            channel = ClientBootstrap(group: loop)
-                .connectTimeout(TimeAmount(timeout))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let operations = channel.pipeline.syncOperations
-                        // Frames are at most 2 + 65535 octets; more than two buffered means a broken peer.
-                        try operations.addHandler(ByteToMessageHandler(DNSFrameDecoder(), maximumBufferSize: 2 * 65_537))
-                        try operations.addHandler(TCPReplyHandler(matcher: matcher, peer: peer, promise: promise, malformed: malformed))
-                    }
-                }
-                .connect(to: address)
-        }
+            }
+            .connect(to: server)
 
         var message = ByteBuffer()
-        if kind == .tcp {
-            // RFC 1035 §4.2.2: a two-octet length field before each message.
-            message.writeInteger(UInt16(truncatingIfNeeded: query.count))
-        }
+        // RFC 1035 §4.2.2: a two-octet length field before each message.
+        message.writeInteger(UInt16(truncatingIfNeeded: query.count))
         message.writeBytes(query)
         let outgoing = message
         channel.whenComplete { result in
@@ -146,38 +118,6 @@ extension ExchangeFailure {
         } else {
             self = .network("\(peer): \(error)")
         }
-    }
-}
-
-/// Completes the exchange's promise from datagrams on a connected UDP channel.
-private final class UDPReplyHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-
-    private let matcher: ReplyMatcher
-    private let server: SocketAddress
-    private let promise: EventLoopPromise<DecodedReply>
-    private let malformed: NIOLoopBoundBox<String?>
-
-    init(matcher: ReplyMatcher, server: SocketAddress, promise: EventLoopPromise<DecodedReply>, malformed: NIOLoopBoundBox<String?>) {
-        self.matcher = matcher
-        self.server = server
-        self.promise = promise
-        self.malformed = malformed
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = Self.unwrapInboundIn(data)
-        // Spoofed or stray datagrams are dropped and the wait goes on.
-        guard envelope.remoteAddress == server else { return }
-        switch matcher.judge(Array(envelope.data.readableBytesView)) {
-        case .reply(let reply): promise.succeed(reply)
-        case .ignored: break
-        case .malformed(let reason): malformed.value = reason
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
     }
 }
 

@@ -34,7 +34,8 @@ extension AuditCommand {
             : summary.counts.failure > 0 || (threshold <= .warning && summary.counts.warning > 0)
                 || (threshold == .inconclusive && summary.counts.inconclusive > 0) ? 1 : 0
         if format == .jsonl {
-            output.write(JSONLRenderer.summary(summary, exitCode: code, duration: .now - started, dns: await resolver.statistics()))
+            let statistics = await resolver.statistics()
+            output.write(JSONLRenderer.summary(summary, exitCode: code, duration: .now - started, dns: statistics))
         }
         if code == 3 {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))

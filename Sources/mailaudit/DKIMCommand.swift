@@ -77,11 +77,12 @@ struct DKIMCommand: AsyncParsableCommand {
             default: true
             }
         }
+        let statistics = await resolver.statistics()
         let report = AuditReport(
             toolVersion: MailAuditVersion.current, startedAt: startedAt, duration: clock.now - start,
             resolvers: nameservers.map(\.description),
             domains: [DomainReport(domain: name, findings: findings.map { $0.scoped(to: name) }, resolverAnswered: answered)],
-            dns: await resolver.statistics())
+            dns: statistics)
         // A key match that could not be checked (the lookup failed) is "could not be done".
         let code = privateKey != nil && !result.isComplete ? 3 : report.exitCode(failOn: .failure)
         switch format {

@@ -49,6 +49,17 @@ func bulkFigure(sizes: [Int]) async throws {
     print("  (peak RSS: the largest mailaudit process so far, from getrusage(RUSAGE_CHILDREN); queries: the binary's own counters)")
 }
 
+/// For profiling (`--serve-bulk N`): serves the generated zone from NSD, writes the domain list,
+/// prints both and waits until interrupted.
+func serveBulk(size: Int) async throws -> Never {
+    let nsd = NSDServer(zones: [.text("bulk.test", BulkZone.text(domains: size))])
+    try await nsd.start()
+    let list = FileManager.default.temporaryDirectory.appendingPathComponent("bulk-\(size).txt")
+    try Data((0..<size).map { "d\($0).bulk.test" }.joined(separator: "\n").utf8).write(to: list)
+    print("serving \(size) domains on 127.0.0.1:\(try nsd.requirePort()); list in \(list.path); interrupt to stop")
+    while true { try await Task.sleep(for: .seconds(3600)) }
+}
+
 private func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
 
 /// The generated zone: providers shared by many domains, a self-hosted tail.

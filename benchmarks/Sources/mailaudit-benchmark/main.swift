@@ -143,6 +143,10 @@ do {
     print("  queries seen by the proxy        \(last.proxyForwarded)")
     print("  repeated queries                 \(results.map(\.proxyRepeats).max() ?? 0) (proxy), \(results.map(\.statistics.repeatedQueries).max() ?? 0) (resolver); retries \(last.statistics.retries), TCP fallbacks \(last.statistics.tcpFallbacks)")
 
+    if let index = CommandLine.arguments.firstIndex(of: "--serve-bulk"), index + 1 < CommandLine.arguments.count,
+       let size = Int(CommandLine.arguments[index + 1]) {
+        try await serveBulk(size: size)
+    }
     try await probeFigure()
     if let index = CommandLine.arguments.firstIndex(of: "--bulk"), index + 1 < CommandLine.arguments.count {
         try await bulkFigure(sizes: CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) })
