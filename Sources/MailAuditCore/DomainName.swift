@@ -82,6 +82,9 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     private static func escape(_ label: String) -> String {
+        if label.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "\\") }) {
+            return label
+        }
         var out = ""
         for scalar in label.unicodeScalars {
             switch scalar {
@@ -138,7 +141,8 @@ public enum DomainNameError: Error, Equatable, Sendable, CustomStringConvertible
 
 extension StringProtocol {
     var lowercasedASCII: String {
-        String(String.UnicodeScalarView(unicodeScalars.map { scalar in
+        guard utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return String(self) }
+        return String(String.UnicodeScalarView(unicodeScalars.map { scalar in
             (0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(UInt8(scalar.value + 32)) : scalar
         }))
     }

@@ -221,7 +221,9 @@ enum LDNSCodec {
                 throw .malformed("a name has a label running past its end")
             }
             let label = wire[(index + 1)..<(index + 1 + length)]
-            labels.append(String(String.UnicodeScalarView(label.map { Unicode.Scalar($0) })))
+            // Octets are kept as the scalars U+0000–U+00FF; ASCII, the common case, is the same in UTF-8.
+            labels.append(label.allSatisfy { $0 < 0x80 } ? String(decoding: label, as: UTF8.self)
+                : String(String.UnicodeScalarView(label.map { Unicode.Scalar($0) })))
             index += 1 + length
         }
         // An rdf without the root label: accept what was read (ldns always adds it).

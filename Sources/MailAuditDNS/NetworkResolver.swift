@@ -145,12 +145,13 @@ private final class NetworkCounters: Sendable {
     static let rememberedQuestions = 2_000_000
 
     func firstAttempt(_ question: DNSQuestion) {
+        let hash = question.hashValue
         state.withLock { state in
             state.counts.queriesSent += 1
-            if state.sent.contains(question.hashValue) {
+            if state.sent.contains(hash) {
                 state.counts.repeatedQueries += 1
             } else if state.sent.count < Self.rememberedQuestions {
-                state.sent.insert(question.hashValue)
+                state.sent.insert(hash)
                 state.names.insert(question.name.hashValue)
             }
         }
