@@ -7,10 +7,10 @@ import Synchronization
 ///
 /// A socket per query costs a socket, a bind, a connect, an event-loop registration and a close
 /// for a 40-octet datagram; in bulk runs that was most of the CPU. Here each server gets up to
-/// ``socketsPerServer`` connected sockets, each bound by the kernel to a random ephemeral port,
+/// ``socketsPerServer`` (4) connected sockets, each bound by the kernel to a random ephemeral port,
 /// and queries rotate over them. A reply is accepted only from the server's address, with the ID
 /// of a query waiting on that socket and that query's question (RFC 5452 §3, §9.1). IDs are
-/// random and never reused while in flight on one socket. After ``queriesPerSocket`` queries a
+/// random and never reused while in flight on one socket. After ``queriesPerSocket`` (5,000) queries a
 /// socket is retired (closed once its last query ends) and a new one takes its place, so the
 /// source port keeps changing through a long run (RFC 5452 §9.2).
 final class DatagramPool: Sendable {
@@ -23,10 +23,15 @@ final class DatagramPool: Sendable {
     }
 
     private let group: any EventLoopGroup
+    private let socketsPerServer: Int
+    private let queriesPerSocket: Int
     private let slots = Mutex(Slots())
 
-    init(group: any EventLoopGroup) {
+    init(group: any EventLoopGroup, socketsPerServer: Int = DatagramPool.socketsPerServer,
+         queriesPerSocket: Int = DatagramPool.queriesPerSocket) {
         self.group = group
+        self.socketsPerServer = max(1, socketsPerServer)
+        self.queriesPerSocket = max(1, queriesPerSocket)
     }
 
     /// Sends `query` (its ID is chosen here) to `server` and waits for the matching reply.
@@ -65,12 +70,12 @@ final class DatagramPool: Sendable {
         let (socket, worn) = slots.withLock { slots -> (PooledDatagramSocket, PooledDatagramSocket?) in
             slots.turn &+= 1
             var list = slots.sockets[server] ?? []
-            var index = slots.turn % Self.socketsPerServer
+            var index = slots.turn % socketsPerServer
             var worn: PooledDatagramSocket?
             if index >= list.count {
                 list.append(PooledDatagramSocket(server: server, peer: peer, loop: group.next()))
                 index = list.count - 1
-            } else if list[index].isDead || list[index].uses >= Self.queriesPerSocket {
+            } else if list[index].isDead || list[index].uses >= queriesPerSocket {
                 worn = list[index]
                 list[index] = PooledDatagramSocket(server: server, peer: peer, loop: group.next())
             }

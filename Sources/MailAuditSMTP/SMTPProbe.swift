@@ -243,8 +243,8 @@ struct ProbeDialogue: Sendable {
         }
 
         result.stage = .quit
-        // Everything was seen already; a server that drops the connection at QUIT is only noted.
-        session.quit()
+        // Everything was seen already: the reply to QUIT would change nothing, so it is not awaited.
+        session.quit(waitForReply: false)
     }
 
     /// Records a refusing reply as the outcome and says goodbye, except after 421: the server
@@ -252,7 +252,7 @@ struct ProbeDialogue: Sendable {
     private func refuse(_ reply: SMTPReply, _ session: SMTPSession, _ result: inout ProbeResult) {
         result.outcome = reply.indicatesRateLimiting ? .rateLimited(reply) : .rejected(reply)
         guard reply.code != 421 else { return }
-        _ = try? session.client.command("QUIT", deadline: session.until(min(timeouts.command, .seconds(2))))
+        session.quit(waitForReply: false)
     }
 
     private func outcome(of error: SMTPClientError, at stage: ProbeStage) -> ProbeOutcome {

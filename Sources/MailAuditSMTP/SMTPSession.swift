@@ -163,13 +163,22 @@ public final class SMTPSession {
 
     /// QUIT (RFC 5321 §4.1.1.10), then the connection is closed. A server that drops the
     /// connection at QUIT is common, so nothing is thrown; the transcript notes it.
-    public func quit() {
+    ///
+    /// With `waitForReply` false, QUIT is sent and the connection closed at once: a probe whose
+    /// verdict is complete saves the round trip (RFC 5321 §3.8 says the client SHOULD wait).
+    public func quit(waitForReply: Bool = true) {
         guard !isBroken else {
             client.note("closing without QUIT: the dialogue is out of step")
             return client.close()
         }
         do {
-            _ = try client.command("QUIT", deadline: min(until(timeouts.command), .now + .seconds(5)))
+            let deadline = min(until(timeouts.command), .now + .seconds(5))
+            if waitForReply {
+                _ = try client.command("QUIT", deadline: deadline)
+            } else {
+                try client.send("QUIT", deadline: deadline)
+                client.note("closed without waiting for the reply to QUIT")
+            }
         } catch {
             client.note("QUIT: \(error)")
         }

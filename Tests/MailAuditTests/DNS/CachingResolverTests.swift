@@ -208,6 +208,19 @@ struct CacheLifetimeTests {
         #expect(upstream.questionsAsked.count == 3, "the failure is asked again, the answer is not")
     }
 
+    /// A question asked again and again (a provider's SPF include) outlives a stream of
+    /// one-off questions (each domain's own) under the bound: it is never asked twice.
+    @Test func anAnswerInUseOutlivesOneOffAnswers() async throws {
+        let upstream = try StaticResolver(zone: "example. TXT \"x\"")
+        let cache = CachingResolver(upstream: upstream, policy: CachePolicy(maximumEntries: 16))
+        for index in 0..<500 {
+            _ = await cache.resolve(try question("shared.example"))
+            _ = await cache.resolve(try question("n\(index).example"))
+        }
+        #expect(upstream.questionsAsked.filter { $0 == (try? question("shared.example")) }.count == 1)
+        #expect(cache.entryCount <= 16)
+    }
+
     @Test func theCacheIsBounded() async throws {
         let upstream = try StaticResolver(zone: "example. TXT \"x\"")
         let cache = CachingResolver(upstream: upstream, policy: CachePolicy(maximumEntries: 100))
