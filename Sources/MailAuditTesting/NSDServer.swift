@@ -6,7 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A private NSD instance on 127.0.0.1 serving fixture zones, for integration tests.
+/// A private NSD instance on 127.0.0.1 (or another loopback address) serving fixture zones, for
+/// integration tests and benchmarks.
 ///
 /// ```swift
 /// let nsd = try NSDServer(zoneDirectory: FixtureZones.directory(bundle: .module))
@@ -16,7 +17,8 @@ import Darwin
 /// ```
 ///
 /// It runs `/usr/sbin/nsd -d` as the current user (root in CI) with every path in its own
-/// temporary directory, on a free port, with rate limiting off. `start()` returns once NSD
+/// temporary directory, on a free port (or the `address` and `port` given to `init`, for clients
+/// that can only ask port 53), with rate limiting off. `start()` returns once NSD
 /// answers a query. A zone whose file is missing or broken is still configured: NSD answers
 /// SERVFAIL for every name in it. `stop()` (or `deinit`) terminates NSD, and a small shell
 /// watchdog kills it if the test process dies without stopping it.
@@ -55,6 +57,10 @@ public final class NSDServer: Sendable {
     public let executable: URL
     /// How long `start()` waits for the first answer before giving up.
     public let startTimeout: Duration
+    /// The loopback address NSD listens on, `127.0.0.1` unless given.
+    public let address: String
+    /// The port asked for, or nil for a free one chosen by `start()`.
+    public let fixedPort: UInt16?
 
     private let state = RunningState<Running>()
 
@@ -66,10 +72,20 @@ public final class NSDServer: Sendable {
         var stderrURL: URL
     }
 
-    public init(zones: [Zone], executable: URL = URL(fileURLWithPath: "/usr/sbin/nsd"), startTimeout: Duration = .seconds(10)) {
+    /// - Parameters:
+    ///   - address: a loopback address (127.0.0.0/8 or ::1) to listen on; `start()` throws
+    ///     ``HarnessError/notLoopback(_:)`` for any other.
+    ///   - port: a fixed port, for example 53 on an address of its own such as `127.0.0.153`
+    ///     (binding it needs root); nil picks a free one.
+    public init(
+        zones: [Zone], executable: URL = URL(fileURLWithPath: "/usr/sbin/nsd"), startTimeout: Duration = .seconds(10),
+        address: String = Loopback.host, port: UInt16? = nil
+    ) {
         self.zones = zones
         self.executable = executable
         self.startTimeout = startTimeout
+        self.address = address
+        self.fixedPort = port
     }
 
     /// Serves every `*.zone` file in `zoneDirectory`; the zone name is the file name without
@@ -101,7 +117,7 @@ public final class NSDServer: Sendable {
 
     /// Starts NSD and returns once it answers a query over UDP.
     ///
-    /// Retries on a new port when the chosen one was taken in the meantime.
+    /// Retries on a new port when the chosen one was taken in the meantime (not with a fixed port).
     /// - Throws: ``HarnessError/nsdDidNotStart(reason:log:)`` with NSD's stderr when it exits
     ///   or stays silent past `startTimeout`.
     public func start() async throws(HarnessError) {
@@ -116,7 +132,7 @@ public final class NSDServer: Sendable {
             } catch {
                 lastError = error
                 stop()
-                guard case .nsdDidNotStart(_, let log) = error,
+                guard fixedPort == nil, case .nsdDidNotStart(_, let log) = error,
                       log.contains("bind") || log.contains("in use") else { throw error }
             }
         }
@@ -137,8 +153,9 @@ public final class NSDServer: Sendable {
 
     private func launch() async throws(HarnessError) -> Running {
         let fileManager = FileManager.default
+        _ = try Loopback.checkedAddress(address)
+        let port = if let fixedPort { fixedPort } else { try Loopback.freePort() }
         let directory = LocalServerProcess.temporaryDirectory("nsd")
-        let port = try Loopback.freePort()
         let configURL = directory.appendingPathComponent("nsd.conf")
         let stdoutURL = directory.appendingPathComponent("stdout.log")
         let stderrURL = directory.appendingPathComponent("stderr.log")
@@ -158,7 +175,7 @@ public final class NSDServer: Sendable {
                 }
                 zoneLines += ["zone:", "  name: \(Self.quoted(zone.name))", "  zonefile: \(Self.quoted(path))"]
             }
-            let config = Self.serverConfig(directory: directory, port: port) + zoneLines.joined(separator: "\n") + "\n"
+            let config = Self.serverConfig(directory: directory, address: address, port: port) + zoneLines.joined(separator: "\n") + "\n"
             try Data(config.utf8).write(to: configURL)
             _ = fileManager.createFile(atPath: stdoutURL.path, contents: nil)
             _ = fileManager.createFile(atPath: stderrURL.path, contents: nil)
@@ -190,20 +207,22 @@ public final class NSDServer: Sendable {
             if !running.process.isRunning {
                 throw .nsdDidNotStart(reason: "nsd exited with status \(running.process.terminationStatus)", log: log)
             }
-            if try await DNSProbe.query(probeName, .soa, port: running.port, timeout: .milliseconds(200)) != nil {
+            if try await DNSProbe.query(probeName, .soa, host: address, port: running.port, timeout: .milliseconds(200)) != nil {
                 return
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        throw .nsdDidNotStart(reason: "no answer on 127.0.0.1:\(running.port) within \(startTimeout)", log: log)
+        throw .nsdDidNotStart(reason: "no answer on \(address) port \(running.port) within \(startTimeout)", log: log)
     }
 
-    private static func serverConfig(directory: URL, port: UInt16) -> String {
+    private static func serverConfig(directory: URL, address: String, port: UInt16) -> String {
         let path = { (name: String) in quoted(directory.appendingPathComponent(name).path) }
+        let ipv6 = address.contains(":")
         return """
             server:
-              ip-address: 127.0.0.1@\(port)
-              do-ip6: no
+              ip-address: \(address)@\(port)
+              do-ip4: \(ipv6 ? "no" : "yes")
+              do-ip6: \(ipv6 ? "yes" : "no")
               username: ""
               chroot: ""
               zonesdir: \(quoted(directory.path))

@@ -1,7 +1,9 @@
 // The speed benchmark: one audit against a real NSD behind a proxy that delays every DNS
 // answer by a fixed amount (this kernel has no netem). It prints the figures; it asserts nothing.
 //
-//   benchmarks/run [--delay-ms 50] [--runs 5] [--bulk 2000,10000]
+//   benchmarks/run [--delay-ms 50] [--runs 5] [--bulk 2000,10000 [--peer-size 2000]]
+//
+// --peer-size N runs checkdmarc beside mailaudit at that bulk size (default the first; 0: never).
 import Foundation
 import MailAudit
 import MailAuditDNS
@@ -125,7 +127,6 @@ do {
             proxyForwarded: proxyStatistics.totalForwarded,
             proxyRepeats: proxyStatistics.repeatedQuestions.values.reduce(0) { $0 + $1 - 1 }))
     }
-    await proxy.stop()
 
     let walls = results.map(\.wall).sorted()
     let median = walls[walls.count / 2]
@@ -147,9 +148,12 @@ do {
        let size = Int(CommandLine.arguments[index + 1]) {
         try await serveBulk(size: size)
     }
+    try await latencyFigure(proxyPort: proxyPort, rtt: rtt, runs: runs)
+    await proxy.stop()
     try await probeFigure()
     if let index = CommandLine.arguments.firstIndex(of: "--bulk"), index + 1 < CommandLine.arguments.count {
-        try await bulkFigure(sizes: CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) })
+        let sizes = CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) }
+        try await bulkFigure(sizes: sizes, peerSize: argument("--peer-size", default: sizes.first ?? 0))
     }
 } catch {
     fail("\(error)")
