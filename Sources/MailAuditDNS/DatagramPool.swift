@@ -116,6 +116,7 @@ final class PooledDatagramSocket: @unchecked Sendable {
     private var idOfToken: [Int: UInt16] = [:]
     private var channel: EventLoopFuture<any Channel>?
     private var retired = false
+    private var flushPending = false
 
     init(server: SocketAddress, peer: String, loop: any EventLoop) {
         self.server = server
@@ -144,12 +145,23 @@ final class PooledDatagramSocket: @unchecked Sendable {
         open().whenComplete { [self] result in
             switch result {
             case .success(let channel):
-                channel.writeAndFlush(message).whenFailure { [self] error in
+                channel.write(message).whenFailure { [self] error in
                     finish(id: id, token: token, with: .failure(ExchangeFailure(error, peer: peer)))
                 }
+                flushSoon(channel)
             case .failure(let error):
                 finish(id: id, token: token, with: .failure(ExchangeFailure(error, peer: peer)))
             }
+        }
+    }
+
+    /// Queries sent in one turn of the event loop leave in one flush (one sendmmsg).
+    private func flushSoon(_ channel: any Channel) {
+        guard !flushPending else { return }
+        flushPending = true
+        loop.execute { [self] in
+            flushPending = false
+            channel.flush()
         }
     }
 
@@ -203,7 +215,9 @@ final class PooledDatagramSocket: @unchecked Sendable {
         if let channel { return channel }
         let opened = DatagramBootstrap(group: loop)
             // NIO reads 2048 octets by default; a server that ignores our EDNS size may send up to 65535.
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            // Replies are read up to 16 at a time (recvmmsg), each in its own 64 KiB share of the buffer.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 65_536))
+            .channelOption(.datagramVectorReadMessageCount, value: 16)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
