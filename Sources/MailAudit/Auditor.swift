@@ -1,6 +1,4 @@
 public import MailAuditCore
-import MailAuditRecords
-import MailAuditSMTP
 public import Foundation
 
 /// What the user asked the audit to do beyond the defaults.
@@ -104,135 +102,37 @@ public struct Auditor: Sendable {
         }
     }
 
-    /// Audits one domain. The chains that do not depend on each other start at once: MX, then
-    /// the hosts' addresses, then reverse DNS; the SPF tree; the DMARC tree walk; the DKIM
-    /// selectors; reverse DNS and SPF for each sending address.
+    /// The checks, in the order their findings are reported. Each reads what it needs from the
+    /// domain's ``AuditContext``; a new standard is one more entry here.
+    public static let checks: [any Check] = [
+        MXCheck(), ReverseDNSCheck(), SPFCheck(), DKIMCheck(), DMARCCheck(), DomainExistenceCheck(), ProbeCheck(),
+    ]
+
+    /// Audits one domain: every enabled check at once. Lookups that no check waits on start
+    /// at once too, so the audit takes about its longest chain of dependent round trips.
     public func audit(_ domain: DomainName) async -> DomainReport {
         if options.perDomain[domain] != nil {
             var local = options.effective(for: domain)
             local.perDomain = [:]
             return await Auditor(self, options: local).audit(domain)
         }
-        let checks = options.checks
-        let senders = checks.contains(.rdns) ? options.sendingAddresses.map { ($0, AddressRole.sender) } : []
-        async let senderResults = ReverseDNSLookup(resolver: resolver).run(senders)
-        // DMARC's cross-rule reads the SPF tree and the DKIM result, so those run for it too.
-        async let spfTree = checks.contains(.spf) || checks.contains(.dmarc) ? SPFTreeLookup(resolver: resolver).run(for: domain) : nil
-        async let senderSPF = checks.contains(.spf) ? evaluateSenders(for: domain) : []
-        async let dmarc = checks.contains(.dmarc) ? ifExists(domain) { await DMARCCheck(resolver: resolver).run(for: domain) } : nil
-        async let dkim = checks.contains(.dkim) || checks.contains(.dmarc)
-            ? ifExists(domain) { await DKIMCheck(resolver: resolver, selectors: options.dkimSelectors).run(for: domain) } : nil
-        // MX routing is also what the probe and reverse DNS of the mail hosts start from.
-        let routing = await MailRoutingLookup(resolver: resolver).run(for: domain)
-        // The probes need only the addresses: they run beside reverse DNS.
-        async let probeResults = probe(routing.probeTargets)
-        let hostAddresses = checks.contains(.rdns) ? routing.addresses.map { ($0.address, AddressRole.mailHost($0.host.name)) } : []
-        let hostResults = await ReverseDNSLookup(resolver: resolver).run(hostAddresses)
-        let results = await senderResults + hostResults
-
-        var findings = checks.contains(.mx) ? MXRules.findings(for: routing, allowPrivateAddresses: options.allowPrivateAddresses) : []
-        findings += results.flatMap { ReverseDNSRules.findings(for: $0, domain: domain) }
-        let hasMailHosts = !routing.hosts.filter { $0.name != .root }.isEmpty
-        let spf = await spfTree
-        if let spf, checks.contains(.spf) { findings += SPFRules.findings(for: spf, hasMailHosts: hasMailHosts) }
-        findings += await senderSPF
-        let dkimResult = await dkim
-        if let dkimResult, checks.contains(.dkim) { findings += dkimResult.findings }
-        let dmarcResult = await dmarc
-        if let dmarcResult, let spf, let dkimResult {
-            findings += dmarcResult.findings(context: DMARCContext(spf: spf, dkim: dkimResult))
-        }
-        if routing.mxAnswer.outcome == .nxDomain {
-            let skipped = [AuditCheck.dkim, .dmarc].filter(checks.contains).map(\.rawValue)
-            if !skipped.isEmpty {
-                findings.append(Finding(
-                    "audit.checks-skipped", .info, subject: .domain(domain),
-                    message: "\(skipped.joined(separator: " and ")) not checked: \(domain) does not exist (NXDOMAIN), so it has no keys or policy of its own",
-                    evidence: routing.mxAnswer.evidence, reference: "RFC 8020 §2"))
+        let context = AuditContext(domain: domain, resolver: resolver, options: options, prober: probes)
+        let enabled = Self.checks.filter { check in check.selection.map(options.checks.contains) ?? true }
+        let findings = await withTaskGroup(of: (Int, [Finding]).self) { group in
+            for (index, check) in enabled.enumerated() {
+                group.addTask { (index, await check.findings(in: context)) }
             }
+            var found = [[Finding]](repeating: [], count: enabled.count)
+            for await (index, findings) in group { found[index] = findings }
+            return found.flatMap { $0 }
         }
-        let probed = await probeResults
-        findings += smtpFindings(probed, targets: routing.probeTargets, domain: domain, reverse: hostResults)
+        let routing = await context.routing()
         var report = DomainReport(
             domain: domain, findings: findings.map { $0.scoped(to: domain) },
             resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
             deadlineExceeded: Task.isCancelled)
-        report.probes = probed.map { ProbeSummary(target: $0.0, result: $0.1) }
+        report.probes = await context.probeResults().map { ProbeSummary(target: $0.0, result: $0.1) }
         return report
-    }
-}
-
-extension Auditor {
-    /// Runs `check` unless the domain's MX question (asked anyway, and shared through the cache)
-    /// says the domain does not exist: NXDOMAIN means no name exists at or below it (RFC 8020),
-    /// so there is no DKIM key or DMARC record of its own to find.
-    func ifExists<Result: Sendable>(_ domain: DomainName, _ check: @Sendable () async -> Result) async -> Result? {
-        guard await resolver.resolve(domain, .mx).outcome != .nxDomain else { return nil }
-        return await check()
-    }
-
-    /// Probes every MX address of the domain at once (each address once per run).
-    func probe(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
-        guard let probes, options.checks.contains(.probe) else { return [] }
-        let targets = targets.filter { probeAllowed($0.address) }
-        return await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
-            for (index, target) in targets.enumerated() {
-                group.addTask {
-                    (index, target, await probes.probe(target.address, hostName: target.hostNames[0]))
-                }
-            }
-            var results: [(Int, ProbeTarget, ProbeResult)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
-        }
-    }
-
-    /// Non-public addresses are probed only under --allow-private-addresses: from an auditor's
-    /// network they would reach some other, local host.
-    func probeAllowed(_ address: IPAddress) -> Bool {
-        address.nonPublicRange == nil || options.allowPrivateAddresses
-    }
-
-    func smtpFindings(
-        _ probed: [(ProbeTarget, ProbeResult)], targets: [ProbeTarget], domain: DomainName, reverse: [ReverseDNSResult]
-    ) -> [Finding] {
-        guard let probe = options.probe, options.checks.contains(.probe) else { return [] }
-        let now = probe.verificationTime ?? options.now ?? Date()
-        var findings: [Finding] = []
-        for target in targets where !probeAllowed(target.address) {
-            let names = target.hostNames.map(\.description).joined(separator: ", ")
-            findings.append(Finding(
-                "smtp.not-probed", .info, subject: FindingSubject(host: names, address: target.address.description),
-                message: "\(names) [\(target.address)] was not probed: the address is \(target.address.nonPublicRange ?? "not public")",
-                evidence: ["\(target.address): \(target.address.nonPublicRange ?? "not public")"],
-                remedy: "For lab and intranet domains, pass --allow-private-addresses to probe such addresses.",
-                reference: "RFC 6890"))
-        }
-        for (target, result) in probed {
-            let ptrNames = reverse.first { $0.address == target.address }?.ptrAnswer.records.compactMap { record -> DomainName? in
-                if case .ptr(let name) = record.data { name } else { nil }
-            } ?? []
-            findings += SMTPRules.findings(
-                for: result, target: target, ptrNames: ptrNames, expiryWarningDays: probe.expiryWarningDays, now: now)
-        }
-        if let blocked = SMTPRules.blockedPortFinding(domain: domain, results: probed.map(\.1)) { findings.append(blocked) }
-        return findings
-    }
-
-    /// check_host() for each sending address, with the domain's postmaster as the sender.
-    func evaluateSenders(for domain: DomainName) async -> [Finding] {
-        let evaluator = SPFEvaluator(resolver: resolver)
-        return await withTaskGroup(of: (Int, Finding).self) { group in
-            for (index, ip) in options.sendingAddresses.enumerated() {
-                group.addTask {
-                    let evaluation = await evaluator.checkHost(ip: ip, domain: domain, sender: "postmaster@\(domain)", helo: nil)
-                    return (index, SPFRules.senderFinding(evaluation, ip: ip))
-                }
-            }
-            var findings: [(Int, Finding)] = []
-            for await finding in group { findings.append(finding) }
-            return findings.sorted { $0.0 < $1.0 }.map(\.1)
-        }
     }
 }
 

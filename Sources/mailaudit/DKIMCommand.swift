@@ -60,7 +60,7 @@ struct DKIMCommand: AsyncParsableCommand {
         let result: DKIMResult
         var findings: [Finding]
         if let privateKey, let selector = selectors.first {
-            let (checked, match) = await DKIMCheck(resolver: resolver).matchPrivateKey(atPath: privateKey, selector: selector, domain: name)
+            let (checked, match) = await DKIMLookup(resolver: resolver).matchPrivateKey(atPath: privateKey, selector: selector, domain: name)
             result = checked
             findings = checked.findings + [match].compactMap { $0 }
             if match?.id == "dkim.private-key-unreadable" {
@@ -68,7 +68,7 @@ struct DKIMCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         } else {
-            result = await DKIMCheck(resolver: resolver, selectors: selectors).run(for: name)
+            result = await DKIMLookup(resolver: resolver, selectors: selectors).run(for: name)
             findings = result.findings
         }
         let answered = result.selectors.contains { selector in

@@ -123,12 +123,12 @@ struct DMARCDKIMIntegrationTests {
     }
 
     func dmarc(_ domain: String) async throws -> [Finding] {
-        let result = await DMARCCheck(resolver: try await resolver()).run(for: try DomainName(parsing: domain))
+        let result = await DMARCLookup(resolver: try await resolver()).run(for: try DomainName(parsing: domain))
         return result.findings
     }
 
     func dkim(_ domain: String, selectors: [String] = []) async throws -> (DKIMResult, [Finding]) {
-        let result = await DKIMCheck(resolver: try await resolver(), selectors: selectors).run(for: try DomainName(parsing: domain))
+        let result = await DKIMLookup(resolver: try await resolver(), selectors: selectors).run(for: try DomainName(parsing: domain))
         return (result, result.findings)
     }
 
@@ -196,8 +196,8 @@ struct DMARCDKIMIntegrationTests {
     @Test func theAuditorCanApplyTheCrossRuleAfterAllThreeRan() async throws {
         let resolver = try await resolver()
         let domain = try DomainName(parsing: "ext-ok.test")
-        async let dmarc = DMARCCheck(resolver: resolver).run(for: domain)
-        async let dkim = DKIMCheck(resolver: resolver).run(for: domain)
+        async let dmarc = DMARCLookup(resolver: resolver).run(for: domain)
+        async let dkim = DKIMLookup(resolver: resolver).run(for: domain)
         let dkimResult = await dkim
         let context = DMARCContext(spfPublished: false, spfBroken: false, dkimKeysFound: dkimResult.usableKeys.count,
                                    dkimSelectorsTried: dkimResult.selectors.count)

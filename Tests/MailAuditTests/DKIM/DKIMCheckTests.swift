@@ -13,7 +13,7 @@ struct DKIMCheckTests {
 
     func check(_ zone: String, selectors: [String] = [], overrides: [DNSQuestion: DNSOutcome] = [:]) async throws -> (DKIMResult, StaticResolver) {
         let resolver = try StaticResolver(zone: zone, overrides: overrides)
-        let result = await DKIMCheck(resolver: CachingResolver(upstream: resolver), selectors: selectors).run(for: domain)
+        let result = await DKIMLookup(resolver: CachingResolver(upstream: resolver), selectors: selectors).run(for: domain)
         return (result, resolver)
     }
 
@@ -143,7 +143,7 @@ struct DKIMCheckTests {
         let other = try await KeyCache.shared.key(.rsa(1024))
         let zone = "s1._domainkey.example.test. TXT \(try await record(.rsa(2048)))\ngone._domainkey.example.test. TXT \"v=DKIM1; p=\""
         let resolver = try StaticResolver(zone: zone)
-        let check = DKIMCheck(resolver: resolver)
+        let check = DKIMLookup(resolver: resolver)
         let (_, match) = await check.matchPrivateKey(atPath: key.privateKeyPath, selector: "s1", domain: domain)
         #expect(match?.id == "dkim.private-key-match")
         #expect(match?.severity == .pass)

@@ -8,7 +8,7 @@ import Testing
 struct DMARCRulesTests {
     func check(_ zone: String, domain: String = "example.test", overrides: [DNSQuestion: DNSOutcome] = [:]) async throws -> (DMARCResult, [Finding]) {
         let resolver = try StaticResolver(zone: zone, overrides: overrides)
-        let result = await DMARCCheck(resolver: CachingResolver(upstream: resolver)).run(for: try DomainName(parsing: domain))
+        let result = await DMARCLookup(resolver: CachingResolver(upstream: resolver)).run(for: try DomainName(parsing: domain))
         return (result, result.findings)
     }
 
@@ -147,11 +147,11 @@ struct DMARCRulesTests {
     @Test func contextFromTheSPFTreeAndDKIMResult() async throws {
         let domain = try DomainName(parsing: "example.test")
         let resolver = try StaticResolver(zone: "_dmarc.example.test. TXT \"v=DMARC1; p=reject; \(Self.rua)\"")
-        let dkim = await DKIMCheck(resolver: resolver, selectors: ["s1"]).run(for: domain)
+        let dkim = await DKIMLookup(resolver: resolver, selectors: ["s1"]).run(for: domain)
         let spf = SPFNode(domain: domain, term: "example.test", link: .root, answer: nil, content: .none, children: [], termLookups: [])
         let context = DMARCContext(spf: spf, dkim: dkim)
         #expect(context == DMARCContext(spfPublished: false, spfBroken: false, dkimKeysFound: 0, dkimSelectorsTried: 1))
-        let dmarc = await DMARCCheck(resolver: resolver).run(for: domain)
+        let dmarc = await DMARCLookup(resolver: resolver).run(for: domain)
         #expect(dmarc.findings(context: context).contains { $0.id == "dmarc.enforcing-without-authentication" })
     }
 }

@@ -2,7 +2,7 @@ public import MailAuditCore
 import MailAuditRecords
 public import MailAuditTLS
 
-/// DKIM verdicts: pure functions of what ``DKIMCheck`` fetched and OpenSSL decoded
+/// DKIM verdicts: pure functions of what ``DKIMLookup`` fetched and OpenSSL decoded
 /// (RFC 6376, RFC 8301, RFC 8463).
 public enum DKIMRules {
     /// RSA keys shorter than this are not valid for verifiers (RFC 8301 §3.2).
@@ -232,14 +232,14 @@ public enum DKIMRules {
     }
 }
 
-extension DKIMCheck {
+extension DKIMLookup {
     /// Checks that the private key in the PEM file at `path` belongs to the key published at
     /// `selector` of `domain` (`mailaudit dkim --private-key`). Returns the selector's lookup
     /// and `dkim.private-key-match`, `dkim.private-key-mismatch` or `dkim.private-key-unreadable`
     /// (nil when the lookup failed). The file is read by OpenSSL and never printed.
     public func matchPrivateKey(atPath path: String, selector: String, domain: DomainName) async -> (result: DKIMResult, match: Finding?) {
         let privateKey = Result { () throws(DKIMKeyError) -> DKIMKeyFacts in try DKIMPrivateKeyFile.publicKey(atPath: path) }
-        let result = await DKIMCheck(resolver: resolver, selectors: [selector]).run(for: domain)
+        let result = await DKIMLookup(resolver: resolver, selectors: [selector]).run(for: domain)
         guard let published = result.selectors.first else { return (result, nil) }
         return (result, DKIMRules.privateKeyFinding(published: published, privateKey: privateKey, path: path))
     }

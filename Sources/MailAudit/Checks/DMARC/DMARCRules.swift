@@ -1,7 +1,7 @@
 public import MailAuditCore
 public import MailAuditRecords
 
-/// DMARC verdicts: pure functions of what ``DMARCCheck`` fetched (RFC 9989).
+/// DMARC verdicts: pure functions of what ``DMARCLookup`` fetched (RFC 9989).
 public enum DMARCRules {
     /// Findings about the tree walk, the governing record and its report destinations.
     public static func findings(for result: DMARCResult) -> [Finding] {

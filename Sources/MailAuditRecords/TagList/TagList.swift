@@ -69,9 +69,10 @@ extension TagListRecordError {
     }
 }
 
-/// The "tag=value" list syntax shared by DKIM key records (RFC 6376 §3.2) and DMARC records,
+/// The "tag=value" list syntax of DKIM key records (RFC 6376 §3.2), shared by DMARC records,
 /// which "follow the extensible tag-value syntax for DNS-based key records defined in DKIM"
-/// (RFC 9989 §4.7).
+/// (RFC 9989 §4.7), and by the MTA-STS and TLS-RPT TXT records of the same shape
+/// (RFC 8461 §3.1, RFC 8460 §3). The one place this grammar lives.
 ///
 /// Tags are separated by ";"; whitespace around names, "=" and values is ignored. A segment
 /// made only of whitespace (as in "a=1;;b=2" or a trailing ";") is skipped. Tag names are checked
