@@ -12,10 +12,17 @@ public struct RRType: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
     public static let txt = RRType(rawValue: 16)
     public static let aaaa = RRType(rawValue: 28)
     public static let srv = RRType(rawValue: 33)
+    public static let ds = RRType(rawValue: 43)
+    public static let rrsig = RRType(rawValue: 46)
+    public static let nsec = RRType(rawValue: 47)
+    public static let dnskey = RRType(rawValue: 48)
+    public static let nsec3 = RRType(rawValue: 50)
+    public static let nsec3param = RRType(rawValue: 51)
     public static let tlsa = RRType(rawValue: 52)
 
     private static let names: [UInt16: String] = [
-        1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 52: "TLSA",
+        1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
+        43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA",
     ]
 
     public var description: String { Self.names[rawValue] ?? "TYPE\(rawValue)" }
@@ -46,6 +53,13 @@ public enum RData: Hashable, Sendable {
     case ns(DomainName)
     /// The character-strings of a TXT record, as raw bytes, unjoined.
     case txt([[UInt8]])
+    case ds(DelegationSigner)
+    case dnskey(DNSKey)
+    case rrsig(Signature)
+    /// The next owner name in the zone and the types present at this one (RFC 4034 §4.1).
+    case nsec(next: DomainName, types: [RRType])
+    case nsec3(NSEC3Data)
+    case tlsa(TLSAData)
     /// Any other type, as presentation text.
     case other(String)
 
@@ -78,6 +92,7 @@ public struct DNSRecord: Hashable, Sendable, CustomStringConvertible {
         case .cname(let target), .ptr(let target), .ns(let target): target.fqdn
         case .txt(let strings): strings.map { Self.quote($0) }.joined(separator: " ")
         case .other(let text): text
+        case .ds, .dnskey, .rrsig, .nsec, .nsec3, .tlsa: data.dnssecPresentation ?? ""
         }
         return "\(name.fqdn) \(ttl) IN \(type) \(rdata)"
     }
@@ -172,14 +187,23 @@ public struct DNSAnswer: Hashable, Sendable {
     public var outcome: DNSOutcome
     /// Names the lookup passed through by CNAME, in order, not counting the question's name.
     public var cnameChain: [DomainName]
-    /// The AD bit of the reply that decided the outcome (RFC 4035 §3.2.3).
-    public var authenticData: Bool
+    /// Whether the answer is proven authentic; ``DNSSECStatus/indeterminate`` unless a
+    /// validator, or a resolver the user trusts to validate, said so.
+    public var dnssec: DNSSECStatus
+    /// The RRSIG records covering the answer's records, when DNSSEC records were asked for.
+    public var signatures: [DNSRecord]
+    /// The authority section of a negative answer (SOA, and NSEC or NSEC3 proofs with their
+    /// RRSIGs when DNSSEC records were asked for); empty for positive answers.
+    public var authority: [DNSRecord]
 
-    public init(question: DNSQuestion, outcome: DNSOutcome, cnameChain: [DomainName] = [], authenticData: Bool = false) {
+    public init(question: DNSQuestion, outcome: DNSOutcome, cnameChain: [DomainName] = [], dnssec: DNSSECStatus = .indeterminate,
+                signatures: [DNSRecord] = [], authority: [DNSRecord] = []) {
         self.question = question
         self.outcome = outcome
         self.cnameChain = cnameChain
-        self.authenticData = authenticData
+        self.dnssec = dnssec
+        self.signatures = signatures
+        self.authority = authority
     }
 
     /// The records, or an empty list for every other outcome.

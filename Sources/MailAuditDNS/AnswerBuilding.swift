@@ -18,8 +18,13 @@ extension DecodedReply {
     /// - NXDOMAIN gives ``DNSOutcome/nxDomain`` (about the last name of the chain, RFC 6604 §2);
     /// - records of the asked type owned by the last name give ``DNSOutcome/records(_:)``;
     /// - otherwise ``DNSOutcome/noData`` (RFC 2308 §2.2).
-    func answer(for question: DNSQuestion) -> DNSAnswer {
-        var answer = DNSAnswer(question: question, outcome: .noData, authenticData: authenticData)
+    ///
+    /// The RRSIGs covering the records come along, and a negative answer keeps its authority
+    /// section. The AD bit counts only when the resolver is trusted to validate (`trustingAD`):
+    /// then it means secure and its absence insecure; otherwise nothing is known.
+    func answer(for question: DNSQuestion, trustingAD: Bool = false) -> DNSAnswer {
+        var answer = DNSAnswer(
+            question: question, outcome: .noData, dnssec: trustingAD ? (authenticData ? .secure : .insecure) : .indeterminate)
         if rcode != ResponseCode.noError && rcode != ResponseCode.nxDomain {
             answer.outcome = .serverFailure(rcode: rcode)
             return answer
@@ -38,10 +43,19 @@ extension DecodedReply {
         }
         if rcode == ResponseCode.nxDomain {
             answer.outcome = .nxDomain
+            answer.authority = authority
             return answer
         }
         let records = answers.filter { $0.name == owner && $0.type == question.type }
         answer.outcome = records.isEmpty ? .noData : .records(records)
+        if records.isEmpty {
+            answer.authority = authority
+        } else if question.type != .rrsig {
+            answer.signatures = answers.filter { record in
+                guard record.name == owner, case .rrsig(let signature) = record.data else { return false }
+                return signature.typeCovered == question.type
+            }
+        }
         return answer
     }
 

@@ -10,7 +10,7 @@ import Synchronization
 /// no records (`.noData`) is continued by asking the chain's last name the same type,
 /// through this cache. Chains are spliced in order. A name seen twice gives
 /// ``DNSOutcome/cnameLoop``, and so does a chain longer than ``CNAMEPolicy/maximumHops`` (8) hops.
-/// The AD bit of a spliced answer is set only when every reply along the chain had it.
+/// The DNSSEC status of a spliced answer is that of its weakest reply.
 ///
 /// Answers are kept for their TTL (the smallest of the records'), NODATA and NXDOMAIN for
 /// ``CachePolicy/negativeLifetime``, and failures (timeout, SERVFAIL) only for
@@ -66,22 +66,23 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         var answer = await fetch(question)
         var chain = answer.cnameChain
         var visited = Set(chain).union([question.name])
-        var authentic = answer.authenticData
+        var dnssec = answer.dnssec
         while Self.endsInBareCNAME(answer, type: question.type), let target = chain.last {
             guard chain.count < CNAMEPolicy.maximumHops else {
-                return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, authenticData: authentic)
+                return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, dnssec: dnssec)
             }
             answer = await fetch(DNSQuestion(target, question.type))
-            authentic = authentic && answer.authenticData
+            dnssec = dnssec.combined(with: answer.dnssec)
             for name in answer.cnameChain {
                 chain.append(name)
                 guard visited.insert(name).inserted, chain.count <= CNAMEPolicy.maximumHops else {
-                    return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, authenticData: authentic)
+                    return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, dnssec: dnssec)
                 }
             }
         }
         if chain == answer.cnameChain && answer.question == question { return answer }
-        return DNSAnswer(question: question, outcome: answer.outcome, cnameChain: chain, authenticData: authentic)
+        return DNSAnswer(question: question, outcome: answer.outcome, cnameChain: chain, dnssec: dnssec,
+                         signatures: answer.signatures, authority: answer.authority)
     }
 
     /// Counters of this cache merged with those of the upstream when it keeps any:
@@ -264,7 +265,8 @@ public struct CachePolicy: Hashable, Sendable {
 
 public enum DNSClient {
     /// A ``CachingResolver`` over a ``NetworkResolver`` asking `nameservers`.
-    public static func make(nameservers: [Nameserver], timeout: Duration = .seconds(2), attempts: Int = 3) -> CachingResolver {
-        CachingResolver(upstream: NetworkResolver(nameservers: nameservers, timeout: timeout, attempts: attempts))
+    public static func make(nameservers: [Nameserver], timeout: Duration = .seconds(2), attempts: Int = 3,
+                            dnssec: DNSSECMode = .off) -> CachingResolver {
+        CachingResolver(upstream: NetworkResolver(nameservers: nameservers, timeout: timeout, attempts: attempts, dnssec: dnssec))
     }
 }

@@ -48,6 +48,8 @@ struct DecodedReply: Hashable, Sendable {
     var question: DNSQuestion?
     /// The answer section's records of class IN.
     var answers: [DNSRecord]
+    /// The authority section's records of class IN (SOA, NS, NSEC, NSEC3, their RRSIGs).
+    var authority: [DNSRecord] = []
 }
 
 /// The ldns wire codec. This is the only code in mailaudit that touches ldns pointers:
@@ -57,8 +59,9 @@ enum LDNSCodec {
     static let ednsUDPSize: UInt16 = 1232
 
     /// Encodes a recursive query (RD set) for `question`, class IN, with the given ID and an OPT
-    /// record advertising ``ednsUDPSize``.
-    static func encodeQuery(_ question: DNSQuestion, id: UInt16) throws(CodecError) -> [UInt8] {
+    /// record advertising ``ednsUDPSize``; with `dnssecOK`, the OPT record's DO bit asks for
+    /// RRSIG, NSEC and NSEC3 records (RFC 3225, RFC 4035 §3.2.1).
+    static func encodeQuery(_ question: DNSQuestion, id: UInt16, dnssecOK: Bool = false) throws(CodecError) -> [UInt8] {
         let name = try wireName(question.name)
         // ldns_dname_new_frm_data copies the bytes into a new rdf that we own until
         // ldns_pkt_query_new takes it.
@@ -76,6 +79,7 @@ enum LDNSCodec {
         defer { ldns_pkt_free(packet) }
         ldns_pkt_set_id(packet, id)
         ldns_pkt_set_edns_udp_size(packet, ednsUDPSize)
+        if dnssecOK { ldns_pkt_set_edns_do(packet, true) }
 
         // ldns_pkt2wire mallocs `buffer`; we free it.
         var buffer: UnsafeMutablePointer<UInt8>? = nil
@@ -122,15 +126,20 @@ enum LDNSCodec {
            let owner = ldns_rr_owner(rr) {
             reply.question = DNSQuestion(try domainName(owner), RRType(rawValue: rrType(rr)))
         }
-        if let section = ldns_pkt_answer(packet) {
-            for index in 0..<ldns_rr_list_rr_count(section) {
-                guard let rr = ldns_rr_list_rr(section, index), ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN else {
-                    continue
-                }
-                reply.answers.append(try record(rr))
-            }
-        }
+        reply.answers = try records(ldns_pkt_answer(packet))
+        reply.authority = try records(ldns_pkt_authority(packet))
         return reply
+    }
+
+    /// The class IN records of a section (borrowed from its packet).
+    private static func records(_ section: UnsafeMutablePointer<ldns_rr_list>?) throws(CodecError) -> [DNSRecord] {
+        guard let section else { return [] }
+        var records: [DNSRecord] = []
+        for index in 0..<ldns_rr_list_rr_count(section) {
+            guard let rr = ldns_rr_list_rr(section, index), ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN else { continue }
+            records.append(try record(rr))
+        }
+        return records
     }
 
     // MARK: - Records
@@ -180,6 +189,9 @@ enum LDNSCodec {
                 strings.append(Array(raw[1..<(1 + Int(length))]))
             }
             if strings.count == fields.count { return .txt(strings) }
+        case .ds, .dnskey, .rrsig, .nsec, .nsec3, .tlsa:
+            // ldns keeps each field in its wire form, so the fields end to end are the rdata.
+            if let typed = DNSSECRData.parse(type, fields.flatMap(bytes)) { return typed }
         default:
             break
         }

@@ -32,6 +32,8 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
     public let timeout: Duration
     /// How many attempts one question gets (at least 1).
     public let attempts: Int
+    /// Whether DNSSEC records are asked for, and what the AD bit is taken to mean.
+    public let dnssec: DNSSECMode
 
     /// Queries in flight at once, at most.
     public static let maximumInFlight = 64
@@ -45,10 +47,11 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
     ///   - nameservers: the servers to ask; with none, every answer is a network error.
     ///   - timeout: the wait per attempt (UDP and, after truncation, TCP each get this much).
     ///   - attempts: attempts per question, rotating through `nameservers`.
-    public init(nameservers: [Nameserver], timeout: Duration = .seconds(2), attempts: Int = 3) {
+    public init(nameservers: [Nameserver], timeout: Duration = .seconds(2), attempts: Int = 3, dnssec: DNSSECMode = .off) {
         self.nameservers = nameservers
         self.timeout = timeout
         self.attempts = max(1, attempts)
+        self.dnssec = dnssec
         self.datagrams = DatagramPool(group: MultiThreadedEventLoopGroup.singleton)
         self.tcp = TCPTransport(group: MultiThreadedEventLoopGroup.singleton)
     }
@@ -84,7 +87,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             let query: [UInt8], address: SocketAddress
             do {
                 // The pool sets the ID of the UDP query; TCP gets one of its own.
-                query = try LDNSCodec.encodeQuery(question, id: 0)
+                query = try LDNSCodec.encodeQuery(question, id: 0, dnssecOK: dnssec != .off)
                 address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             } catch {
                 answer.outcome = .networkError("\(error)")
@@ -101,7 +104,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             }
             switch result {
             case .success(let reply):
-                let decoded = reply.answer(for: question)
+                let decoded = reply.answer(for: question, trustingAD: dnssec == .trustResolverAD)
                 // A server that fails (SERVFAIL, REFUSED) may be the only broken one: ask the
                 // next configured server while attempts remain, and keep this answer otherwise.
                 if case .serverFailure = decoded.outcome, nameservers.count > 1, attempt + 1 < attempts {
@@ -128,6 +131,15 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
     public func statistics() async -> ResolverStatistics {
         counters.statistics()
     }
+}
+
+/// How a ``NetworkResolver`` treats DNSSEC.
+public enum DNSSECMode: Hashable, Sendable {
+    /// No DNSSEC records are asked for; every answer's status is indeterminate.
+    case off
+    /// The DO bit asks for RRSIG, NSEC and NSEC3 records, and the resolver, which the user
+    /// names as validating, is trusted: AD set means secure, AD clear insecure (RFC 6840 §5.8).
+    case trustResolverAD
 }
 
 /// The counters of one ``NetworkResolver``.

@@ -27,7 +27,7 @@ public final class StaticResolver: Resolver {
     /// The records it serves, in the order given.
     public let records: [DNSRecord]
     /// The AD bit put on every answer.
-    public let authenticData: Bool
+    public let dnssec: DNSSECStatus
     /// A pause before each answer, to let concurrency show in tests.
     public let latency: Duration
 
@@ -49,10 +49,10 @@ public final class StaticResolver: Resolver {
     /// type at a name. An override wins over the records.
     public init(
         records: [DNSRecord], overrides: [DNSQuestion: DNSOutcome] = [:], nameOverrides: [DomainName: DNSOutcome] = [:],
-        authenticData: Bool = false, latency: Duration = .zero
+        dnssec: DNSSECStatus = .indeterminate, latency: Duration = .zero
     ) {
         self.records = records
-        self.authenticData = authenticData
+        self.dnssec = dnssec
         self.latency = latency
         byName = Dictionary(grouping: records, by: \.name)
         var nonTerminals = Set<DomainName>()
@@ -71,11 +71,11 @@ public final class StaticResolver: Resolver {
     /// - Throws: ``ZoneTextError`` naming the line that could not be read.
     public convenience init(
         zone: String, origin: DomainName? = nil, overrides: [DNSQuestion: DNSOutcome] = [:],
-        nameOverrides: [DomainName: DNSOutcome] = [:], authenticData: Bool = false, latency: Duration = .zero
+        nameOverrides: [DomainName: DNSOutcome] = [:], dnssec: DNSSECStatus = .indeterminate, latency: Duration = .zero
     ) throws(ZoneTextError) {
         self.init(
             records: try ZoneText.parse(zone, origin: origin), overrides: overrides, nameOverrides: nameOverrides,
-            authenticData: authenticData, latency: latency)
+            dnssec: dnssec, latency: latency)
     }
 
     /// Makes every later question `question` end in `outcome` (nil removes the override).
@@ -104,7 +104,7 @@ public final class StaticResolver: Resolver {
         var chain: [DomainName] = []
         var visited: Set<DomainName> = [name]
         func done(_ outcome: DNSOutcome) -> DNSAnswer {
-            DNSAnswer(question: question, outcome: outcome, cnameChain: chain, authenticData: authenticData)
+            DNSAnswer(question: question, outcome: outcome, cnameChain: chain, dnssec: dnssec)
         }
         while true {
             if let outcome = overrides[DNSQuestion(name, question.type)] ?? nameOverrides[name] { return done(outcome) }

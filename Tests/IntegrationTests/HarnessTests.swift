@@ -97,6 +97,7 @@ struct HarnessTests {
         case .ptr(let target), .ns(let target): target.description
         case .txt: record.data?.joinedText ?? ""
         case .other(let text): text
+        case .ds, .dnskey, .rrsig, .nsec, .nsec3, .tlsa: "\(record.type) \(record.rdata)"
         case nil: "\(record.type) \(record.rdata)"
         }
     }

@@ -11,7 +11,7 @@ import Testing
         let answer = try answer(Wire.mx, "example.com", .mx)
         #expect(answer.records.count == 2)
         #expect(answer.cnameChain.isEmpty)
-        #expect(!answer.authenticData)
+        #expect(answer.dnssec == .indeterminate, "without a trusted validator nothing is known")
     }
 
     @Test func followsTheCNAMEChainInTheAnswerSection() throws {
@@ -47,8 +47,11 @@ import Testing
         #expect(try answer(Wire.servFail, "example.com", .a).outcome == .serverFailure(rcode: 2))
     }
 
-    @Test func copiesTheADBit() throws {
-        #expect(try answer(Wire.authentic, "example.com", .a).authenticData)
+    @Test func theADBitCountsOnlyFromATrustedResolver() throws {
+        let question = DNSQuestion(wireName("example.com"), .a)
+        #expect(try LDNSCodec.decodeReply(Wire.authentic).answer(for: question, trustingAD: true).dnssec == .secure)
+        #expect(try LDNSCodec.decodeReply(Wire.a).answer(for: question, trustingAD: true).dnssec == .insecure)
+        #expect(try LDNSCodec.decodeReply(Wire.authentic).answer(for: question).dnssec == .indeterminate)
     }
 
     @Test func moreThanEightHopsIsALoop() {

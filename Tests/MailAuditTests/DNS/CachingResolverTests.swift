@@ -45,7 +45,7 @@ private func aRecord(_ name: String, _ address: String) -> DNSRecord {
 
 /// An answer that ends in a CNAME without records, as an authoritative server gives for an out-of-zone target.
 private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> DNSAnswer {
-    DNSAnswer(question: question(name), outcome: .noData, cnameChain: [wireName(target)], authenticData: ad)
+    DNSAnswer(question: question(name), outcome: .noData, cnameChain: [wireName(target)], dnssec: ad ? .secure : .indeterminate)
 }
 
 @Suite(.timeLimit(.minutes(1))) struct CachingResolverTests {
@@ -94,15 +94,15 @@ private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> D
     @Test func chasesABareCNAMEThroughTheCache() async {
         let upstream = CountingUpstream([
             bareCNAME("www.example.com", to: "shop.example.net", ad: true),
-            DNSAnswer(question: question("shop.example.net"), outcome: .noData, cnameChain: [wireName("cdn.example.org")], authenticData: true),
-            DNSAnswer(question: question("cdn.example.org"), outcome: .records([aRecord("cdn.example.org", "192.0.2.9")]), authenticData: false),
+            DNSAnswer(question: question("shop.example.net"), outcome: .noData, cnameChain: [wireName("cdn.example.org")], dnssec: .secure),
+            DNSAnswer(question: question("cdn.example.org"), outcome: .records([aRecord("cdn.example.org", "192.0.2.9")]), dnssec: .insecure),
         ])
         let cache = CachingResolver(upstream: upstream)
         let answer = await cache.resolve(question("www.example.com"))
         #expect(answer.question == question("www.example.com"))
         #expect(answer.cnameChain == [wireName("shop.example.net"), wireName("cdn.example.org")])
         #expect(answer.records == [aRecord("cdn.example.org", "192.0.2.9")])
-        #expect(answer.authenticData == false, "AD only when every reply in the chain had it")
+        #expect(answer.dnssec == .insecure, "a chain is as secure as its weakest reply")
         // The hops are cached: asking for them directly reaches no upstream.
         _ = await cache.resolve(question("cdn.example.org"))
         _ = await cache.resolve(question("shop.example.net"))

@@ -94,9 +94,25 @@ import Testing
         #expect(try LDNSCodec.decodeReply(Wire.mixedCase).question == DNSQuestion(wireName("example.com"), .a))
     }
 
+    @Test func decodesTLSAAsTypedData() throws {
+        let record = try #require(try LDNSCodec.decodeReply(Wire.tlsa).answers.first)
+        #expect(record.data == .tlsa(TLSAData(usage: 3, selector: 1, matchingType: 1, data: [0xAA, 0xBB, 0xCC])))
+        #expect(record.description.hasSuffix("IN TLSA 3 1 1 AABBCC"))
+    }
+
     @Test func rendersOtherTypesAsPresentationText() throws {
-        let reply = try LDNSCodec.decodeReply(Wire.tlsa)
-        #expect(reply.answers.first?.data == .other("3 1 1 aabbcc"))
+        // The TLSA reply with its type changed to 65280 (private use) in the question and the answer.
+        var bytes = Wire.tlsa
+        for index in bytes.indices.dropLast() where bytes[index] == 0x00 && bytes[index + 1] == 0x34 {
+            bytes[index] = 0xFF
+            bytes[index + 1] = 0x00
+        }
+        let record = try #require(try LDNSCodec.decodeReply(bytes).answers.first)
+        guard case .other(let text) = record.data else {
+            Issue.record("expected presentation text, got \(record.data)")
+            return
+        }
+        #expect(text.lowercased().contains("aabbcc"))
     }
 
     @Test(arguments: [
