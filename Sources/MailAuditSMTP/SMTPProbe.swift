@@ -263,6 +263,7 @@ struct ProbeDialogue: Sendable {
         case .tls(.timedOut): .timeout(.tlsHandshake)
         case .tls(.closed): .closed(.tlsHandshake)
         case .tls(.handshakeFailed(let reason)), .tls(.configuration(let reason)): .tlsFailed(reason)
+        case .tls(let failure): .tlsFailed(failure.description)  // strict-mode refusals; the probe observes
         case .network(let reason): .networkError(reason)
         case .invalidCommand(let command): .protocolError("cannot send \(command)")
         case .credentialsWithheld, .noUsableMechanism: .protocolError(error.description)

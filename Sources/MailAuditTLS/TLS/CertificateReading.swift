@@ -38,8 +38,38 @@ extension CertificateFacts {
             signatureDigest: readSignatureAlgorithm(certificate).digest,
             isSelfSigned: X509_self_signed(certificate, 1) == 1,
             isCA: isCertificateAuthority(certificate),
-            sha256Fingerprint: fingerprint(certificate))
+            sha256Fingerprint: fingerprint(certificate),
+            der: derEncoding(certificate),
+            subjectPublicKeyInfo: subjectPublicKeyInfoEncoding(certificate))
     }
+}
+
+/// The DER encoding of a borrowed `X509` (RFC 5280 §4.1). OpenSSL keeps the signed part as
+/// received, so these are the bytes the server sent. Empty only if OpenSSL cannot allocate.
+func derEncoding(_ certificate: OpaquePointer) -> [UInt8] {
+    encodeDER { i2d_X509(certificate, $0) }
+}
+
+/// The DER SubjectPublicKeyInfo of a borrowed `X509` (RFC 5280 §4.1.2.7), what a DANE TLSA
+/// record with selector 1 matches (RFC 6698 §2.1.2).
+func subjectPublicKeyInfoEncoding(_ certificate: OpaquePointer) -> [UInt8] {
+    // X509_get_X509_PUBKEY: borrowed from the certificate.
+    guard let key = X509_get_X509_PUBKEY(certificate) else { return [] }
+    return encodeDER { i2d_X509_PUBKEY(key, $0) }
+}
+
+/// Runs an `i2d_*` call twice: with no buffer for the length, then into a buffer of ours, so
+/// nothing OpenSSL allocates needs freeing.
+private func encodeDER(_ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) -> [UInt8] {
+    let length = encode(nil)
+    guard length > 0 else { return [] }
+    var bytes = [UInt8](repeating: 0, count: Int(length))
+    let written = bytes.withUnsafeMutableBufferPointer { buffer -> Int32 in
+        // i2d advances the cursor past what it wrote; our array keeps its own base.
+        var cursor = buffer.baseAddress
+        return encode(&cursor)
+    }
+    return written == length ? bytes : []
 }
 
 /// The RFC 2253 text of a borrowed `X509_NAME`.
@@ -137,4 +167,11 @@ func recordVerifyError(_ preverifyOK: Int32, _ store: OpaquePointer?) -> Int32 {
         issuer: certificate.map { nameText(X509_get_issuer_name($0)) } ?? "",
         isCA: certificate.map(isCertificateAuthority) ?? false))
     return 1
+}
+
+/// The strict verify callback: records the error like ``recordVerifyError(_:_:)``, then
+/// returns OpenSSL's verdict, so that with SSL_VERIFY_PEER the first error aborts the handshake.
+func recordVerifyErrorAndAbort(_ preverifyOK: Int32, _ store: OpaquePointer?) -> Int32 {
+    _ = recordVerifyError(preverifyOK, store)
+    return preverifyOK
 }

@@ -6,40 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Owns one `SSL_CTX`: protocol floor, trust store and verification mode for one client.
-final class TLSContext {
-    let pointer: OpaquePointer
-
-    /// - Throws: ``TLSFailure/configuration(_:)`` when OpenSSL cannot make a context or the
-    ///   CA file cannot be loaded.
-    init(trust: TLSTrust, minimumVersion: TLSProtocolVersion) throws(TLSFailure) {
-        // SSL_CTX_new: freed with SSL_CTX_free in deinit.
-        guard let context = SSL_CTX_new(TLS_client_method()) else {
-            throw .configuration("SSL_CTX_new: \(drainOpenSSLErrors() ?? "failed")")
-        }
-        pointer = context
-        // Observe old servers instead of refusing them: allow TLS 1.0 and weak keys, so the
-        // audit can report them (RFC 8996) rather than fail the handshake.
-        _ = mailaudit_SSL_CTX_set_min_proto_version(context, Int32(minimumVersion.rawValue))
-        SSL_CTX_set_security_level(context, 0)
-        // Verification is deferred: SSL_VERIFY_NONE lets the handshake finish, the callback
-        // records every error, and SSL_get_verify_result is read afterwards.
-        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, recordVerifyError)
-        switch trust {
-        case .system:
-            guard SSL_CTX_set_default_verify_paths(context) == 1 else {
-                throw .configuration("cannot load the system trust store: \(drainOpenSSLErrors() ?? "unknown error")")
-            }
-        case .caFile(let path):
-            guard SSL_CTX_load_verify_locations(context, path, nil) == 1 else {
-                throw .configuration("cannot load CA file \(path): \(drainOpenSSLErrors() ?? "unknown error")")
-            }
-        }
-    }
-
-    deinit { SSL_CTX_free(pointer) }
-}
-
 /// Owns one memory `BIO`, for printing names.
 final class MemoryBIO {
     let pointer: OpaquePointer

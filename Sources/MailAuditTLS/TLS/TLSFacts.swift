@@ -11,7 +11,8 @@ public struct TLSFacts: Hashable, Sendable, Codable {
     public var protocolVersion: TLSProtocolVersion
     /// The negotiated cipher suite's OpenSSL name, for example "TLS_AES_256_GCM_SHA384".
     public var cipher: String
-    /// The certificates the server sent, leaf first, in the order sent (RFC 8446 §4.4.2).
+    /// The certificates the server sent, leaf first, in the order sent (RFC 8446 §4.4.2), at
+    /// most 20. Each carries its DER and SubjectPublicKeyInfo for DANE matching (RFC 6698).
     public var peerChain: [CertificateFacts]
     /// The chain verification against the trust store, at the verification time.
     public var verification: ChainVerification
@@ -77,6 +78,9 @@ public struct TLSProtocolVersion: RawRepresentable, Hashable, Comparable, Sendab
 }
 
 /// The facts of one X.509 certificate (RFC 5280 §4.1), copied out of OpenSSL.
+///
+/// ``der`` and ``subjectPublicKeyInfo`` are kept out of the Codable form, so reports and the
+/// run history do not carry whole certificates; a decoded value has them empty.
 public struct CertificateFacts: Hashable, Sendable, Codable {
     /// The subject in RFC 2253 form, for example "CN=mx1.example.com,O=Example".
     public var subject: String
@@ -102,11 +106,22 @@ public struct CertificateFacts: Hashable, Sendable, Codable {
     public var isCA: Bool
     /// The SHA-256 fingerprint of the DER encoding, as lowercase hex.
     public var sha256Fingerprint: String
+    /// The whole certificate in DER, as the server sent it: what a DANE TLSA record with
+    /// selector 0 matches (RFC 6698 §2.1.2). Not encoded; empty after decoding.
+    public var der: [UInt8] = []
+    /// The certificate's SubjectPublicKeyInfo in DER (RFC 5280 §4.1.2.7): what a TLSA record
+    /// with selector 1 matches. Not encoded; empty after decoding.
+    public var subjectPublicKeyInfo: [UInt8] = []
+
+    private enum CodingKeys: String, CodingKey {
+        case subject, issuer, dnsNames, ipAddresses, notBefore, notAfter, publicKey, signatureAlgorithm, signatureDigest,
+             isSelfSigned, isCA, sha256Fingerprint
+    }
 
     public init(
         subject: String, issuer: String, dnsNames: [String], ipAddresses: [IPAddress], notBefore: Date, notAfter: Date,
         publicKey: PublicKeyFacts, signatureAlgorithm: String, signatureDigest: String?, isSelfSigned: Bool, isCA: Bool,
-        sha256Fingerprint: String
+        sha256Fingerprint: String, der: [UInt8] = [], subjectPublicKeyInfo: [UInt8] = []
     ) {
         self.subject = subject
         self.issuer = issuer
@@ -120,6 +135,8 @@ public struct CertificateFacts: Hashable, Sendable, Codable {
         self.isSelfSigned = isSelfSigned
         self.isCA = isCA
         self.sha256Fingerprint = sha256Fingerprint
+        self.der = der
+        self.subjectPublicKeyInfo = subjectPublicKeyInfo
     }
 
     /// Whole days from `date` until notAfter, rounded down: 0 on the last day, negative once
