@@ -15,6 +15,12 @@ public struct AuditOptions: Sendable {
     public var deadline: Duration = .seconds(60)
     /// The checks to run; all by default. The probe also needs ``probe``.
     public var checks: Set<AuditCheck> = Set(AuditCheck.allCases)
+    /// The resolver is trusted to validate DNSSEC (`--trust-resolver-ad`): its AD bit counts.
+    public var trustResolverAD = false
+    /// DNS blocklist zones to check the MX and sending addresses on (`--dnsbl`); none by default.
+    public var dnsblZones: [DomainName] = []
+    /// How MTA-STS policies are fetched (`--https-port` for labs).
+    public var mtaSTS = MTASTSOptions()
     /// The run's one reading of the wall clock: certificates are judged at it. ``Audit/run``
     /// sets it once per run; nil means "read it when the audit starts".
     public var now: Date?
@@ -106,6 +112,11 @@ public struct Auditor: Sendable {
     /// domain's ``AuditContext``; a new standard is one more entry here.
     public static let checks: [any Check] = [
         MXCheck(), ReverseDNSCheck(), SPFCheck(), DKIMCheck(), DMARCCheck(), DomainExistenceCheck(), ProbeCheck(),
+        DNSSECCheck(), DANECheck(),
+        MTASTSCheck(),
+        TLSRPTCheck(),
+        // Last: blocklists are about the addresses, not the domain's records.
+        DNSBLCheck(),
     ]
 
     /// Audits one domain: every enabled check at once. Lookups that no check waits on start

@@ -27,6 +27,7 @@ extension DecodedReply {
             question: question, outcome: .noData, dnssec: trustingAD ? (authenticData ? .secure : .insecure) : .indeterminate)
         if rcode != ResponseCode.noError && rcode != ResponseCode.nxDomain {
             answer.outcome = .serverFailure(rcode: rcode)
+            answer.dnssec = .indeterminate
             return answer
         }
         var owner = question.name

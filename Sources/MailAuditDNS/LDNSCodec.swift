@@ -61,7 +61,11 @@ enum LDNSCodec {
     /// Encodes a recursive query (RD set) for `question`, class IN, with the given ID and an OPT
     /// record advertising ``ednsUDPSize``; with `dnssecOK`, the OPT record's DO bit asks for
     /// RRSIG, NSEC and NSEC3 records (RFC 3225, RFC 4035 §3.2.1).
-    static func encodeQuery(_ question: DNSQuestion, id: UInt16, dnssecOK: Bool = false) throws(CodecError) -> [UInt8] {
+    /// With `checkingDisabled`, the CD bit asks a validating resolver for the data even when
+    /// validation fails (RFC 4035 §3.2.2).
+    static func encodeQuery(_ question: DNSQuestion, id: UInt16, dnssecOK: Bool = false, checkingDisabled: Bool = false)
+        throws(CodecError) -> [UInt8]
+    {
         let name = try wireName(question.name)
         // ldns_dname_new_frm_data copies the bytes into a new rdf that we own until
         // ldns_pkt_query_new takes it.
@@ -80,6 +84,7 @@ enum LDNSCodec {
         ldns_pkt_set_id(packet, id)
         ldns_pkt_set_edns_udp_size(packet, ednsUDPSize)
         if dnssecOK { ldns_pkt_set_edns_do(packet, true) }
+        if checkingDisabled { ldns_pkt_set_cd(packet, true) }
 
         // ldns_pkt2wire mallocs `buffer`; we free it.
         var buffer: UnsafeMutablePointer<UInt8>? = nil

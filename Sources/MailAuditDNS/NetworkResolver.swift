@@ -71,13 +71,23 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
         }
         counters.firstAttempt(question)
         guard await inFlight.acquire() else { return answer }
-        let result = await exchange(question, answer)
+        var result = await exchange(question, answer)
+        if dnssec == .trustResolverAD, result.outcome == .serverFailure(rcode: ResponseCode.servFail) {
+            // A validating resolver answers SERVFAIL for data that fails validation. Asked
+            // again with checking disabled, it gives the data: then the failure was DNSSEC's.
+            counters.retry()
+            var unchecked = await exchange(question, answer, checkingDisabled: true)
+            if !unchecked.outcome.isInconclusive {
+                unchecked.dnssec = .bogus("the validating resolver refuses it (SERVFAIL) but gives it with checking disabled (CD)")
+                result = unchecked
+            }
+        }
         inFlight.release()
         return result
     }
 
     /// The attempts for one question, rotating through the servers.
-    private func exchange(_ question: DNSQuestion, _ initial: DNSAnswer) async -> DNSAnswer {
+    private func exchange(_ question: DNSQuestion, _ initial: DNSAnswer, checkingDisabled: Bool = false) async -> DNSAnswer {
         var answer = initial
         var networkFailure: String?
         for attempt in 0..<attempts {
@@ -87,7 +97,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             let query: [UInt8], address: SocketAddress
             do {
                 // The pool sets the ID of the UDP query; TCP gets one of its own.
-                query = try LDNSCodec.encodeQuery(question, id: 0, dnssecOK: dnssec != .off)
+                query = try LDNSCodec.encodeQuery(question, id: 0, dnssecOK: dnssec != .off, checkingDisabled: checkingDisabled)
                 address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             } catch {
                 answer.outcome = .networkError("\(error)")
@@ -138,7 +148,8 @@ public enum DNSSECMode: Hashable, Sendable {
     /// No DNSSEC records are asked for; every answer's status is indeterminate.
     case off
     /// The DO bit asks for RRSIG, NSEC and NSEC3 records, and the resolver, which the user
-    /// names as validating, is trusted: AD set means secure, AD clear insecure (RFC 6840 §5.8).
+    /// names as validating, is trusted: AD set means secure, AD clear insecure (RFC 6840 §5.8),
+    /// and SERVFAIL that turns into data with checking disabled means bogus.
     case trustResolverAD
 }
 

@@ -194,6 +194,9 @@ public final class NSDServer: Sendable {
             try? fileManager.removeItem(at: directory)
             throw error
         }
+        // NSD has its own copies; ours would leak two descriptors per start.
+        try? (process.standardOutput as? FileHandle)?.close()
+        try? (process.standardError as? FileHandle)?.close()
         return Running(
             process: process, watchdog: await Self.watchdog(for: process.processIdentifier, directory: directory), port: port,
             directory: directory, stderrURL: stderrURL)

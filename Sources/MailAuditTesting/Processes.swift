@@ -46,6 +46,7 @@ public func runProcess(
     defer { try? fileManager.removeItem(at: directory) }
     let process = Process()
     let exit = ProcessExit()
+    var outHandle: FileHandle?, errHandle: FileHandle?, inHandle: FileHandle?
     do {
         // Only this user may enter it: standard input may hold a secret.
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -57,17 +58,27 @@ public func runProcess(
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         if let standardInput {
             try standardInput.write(to: inURL)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
+            inHandle = try FileHandle(forReadingFrom: inURL)
+            process.standardInput = inHandle
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+        outHandle = try FileHandle(forWritingTo: outURL)
+        errHandle = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
         process.terminationHandler = { finished in
             exit.finish(status: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
         }
     } catch {
         throw .launchFailed(path: executable.path, reason: "\(error)")
+    }
+    // The child has its own copies once started: keeping ours would leak two descriptors a run,
+    // and past 1,024 open descriptors Foundation's Process stops noticing children exit.
+    defer {
+        try? outHandle?.close()
+        try? errHandle?.close()
+        try? inHandle?.close()
     }
     try await launchWithDefaultSignalMask(process)
     let pid = process.processIdentifier

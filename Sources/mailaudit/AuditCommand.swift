@@ -28,12 +28,15 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .customLong("selector"), help: "A DKIM selector to check (repeatable). Default: try the common selectors.")
     var selectors: [String] = []
 
+    @Option(name: .customLong("dnsbl"), help: "A DNS blocklist zone to check every MX and --ip address on, e.g. zen.spamhaus.org (repeatable; none by default; the list's terms of use apply).")
+    var dnsblZones: [String] = []
+
     @OptionGroup(title: "MX probe (port 25, STARTTLS; no mail is ever sent)") var probe: ProbeArguments
 
     @Option(name: .customLong("domains-file"), help: "Read domains from this file, one a line (# comments, blank lines skipped); - reads standard input.")
     var domainsFile: String?
 
-    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe (default all).")
+    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl (default all).")
     var checks: String?
 
     @Option(help: "With jsonl or csv: how many domains are audited at once.")
@@ -85,6 +88,9 @@ struct AuditCommand: AsyncParsableCommand {
         for text in sendingAddresses where IPAddress(text) == nil {
             problems.append("--ip \"\(text)\" is not an IPv4 or IPv6 address")
         }
+        for zone in dnsblZones {
+            do throws(DNSBLZoneError) { _ = try DNSBLZone.parse(zone) } catch { problems.append("--dnsbl \"\(zone.terminalSafe)\": \(error)") }
+        }
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
 
@@ -98,8 +104,11 @@ struct AuditCommand: AsyncParsableCommand {
         if let checks, case .success(let selected) = Self.parseChecks(checks) { options.checks = selected }
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
+        options.trustResolverAD = dns.trustResolverAD
         options.dkimSelectors = selectors
+        options.dnsblZones = dnsblZones.compactMap { try? DNSBLZone.parse($0) }
         options.probe = probe.options
+        options.mtaSTS = probe.mtaSTSOptions
         options.deadline = .milliseconds(Int(deadline * 1000))
         if format == .jsonl || format == .csv {
             return try await stream(options: options, nameservers: nameservers)

@@ -75,7 +75,7 @@ extension AuditCommand {
         var selected = Set<AuditCheck>()
         for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !word.isEmpty {
             guard let check = AuditCheck(rawValue: word) else {
-                return .failure(CheckListError(description: "--checks: \"\(word.terminalSafe)\" is not a check (mx, rdns, spf, dkim, dmarc, probe)"))
+                return .failure(CheckListError(description: "--checks: \"\(word.terminalSafe)\" is not a check (\(AuditCheck.names))"))
             }
             selected.insert(check)
         }

@@ -14,6 +14,10 @@ struct DNSOptions: ParsableArguments {
     @Option(help: "Attempts per DNS question, rotating through the resolvers (default 3, or resolv.conf's attempts:).")
     var attempts: Int?
 
+    @Flag(name: .customLong("trust-resolver-ad"),
+          help: "The resolvers validate DNSSEC: ask for DNSSEC records and take their AD bit as proof (needed for DANE).")
+    var trustResolverAD = false
+
     /// Every problem with these options, for the command's validate().
     var problems: [String] {
         var problems: [String] = []
@@ -40,6 +44,7 @@ struct DNSOptions: ParsableArguments {
         // With the system's servers, the system's own timeout and attempts apply unless overridden.
         let system = resolvers.isEmpty ? try? ResolvConf.load() : nil
         let wait = timeout.map { Duration.milliseconds(Int($0 * 1000)) } ?? system?.timeout ?? .seconds(2)
-        return DNSClient.make(nameservers: nameservers, timeout: wait, attempts: min(10, max(1, attempts ?? system?.attempts ?? 3)))
+        return DNSClient.make(nameservers: nameservers, timeout: wait, attempts: min(10, max(1, attempts ?? system?.attempts ?? 3)),
+                              dnssec: trustResolverAD ? .trustResolverAD : .off)
     }
 }

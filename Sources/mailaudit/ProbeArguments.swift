@@ -10,6 +10,9 @@ struct ProbeArguments: ParsableArguments {
     @Option(name: .customLong("smtp-port"), help: "The port to probe (labs); 25 by default.")
     var smtpPort: Int = 25
 
+    @Option(name: .customLong("https-port"), help: "The port of the MTA-STS policy host (labs); 443 by default.")
+    var httpsPort: Int = 443
+
     @Option(name: .customLong("ehlo-name"), help: "The name to give in EHLO. Default: this host's name.")
     var ehloName: String?
 
@@ -34,6 +37,7 @@ struct ProbeArguments: ParsableArguments {
     var problems: [String] {
         var problems: [String] = []
         if !(1...65535).contains(smtpPort) { problems.append("--smtp-port must be between 1 and 65535") }
+        if !(1...65535).contains(httpsPort) { problems.append("--https-port must be between 1 and 65535") }
         if let ehloName, (try? DomainName(parsing: ehloName)) == nil { problems.append("--ehlo-name \"\(ehloName)\" is not a host name") }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { problems.append("--ca-file \"\(caFile)\" cannot be read") }
         if !(0...3650).contains(expiryWarningDays) { problems.append("--expiry-warning-days must be between 0 and 3650") }
@@ -44,6 +48,13 @@ struct ProbeArguments: ParsableArguments {
             problems.append("--verification-time \"\(verificationTime)\" is not an ISO 8601 time such as 2030-01-01T00:00:00Z")
         }
         return problems
+    }
+
+    /// How MTA-STS policies are fetched; they are fetched under --no-probe too.
+    var mtaSTSOptions: MTASTSOptions {
+        var options = MTASTSOptions()
+        options.httpsPort = UInt16(clamping: httpsPort)
+        return options
     }
 
     /// The probe options, or nil under --no-probe.

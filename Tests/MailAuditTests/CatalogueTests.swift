@@ -15,7 +15,7 @@ import Testing
         #expect(!areas.isEmpty)
         let known = try Regex("\"((?:" + areas.sorted().joined(separator: "|") + #")\.[a-z0-9-]+)""#)
         // A Finding made with an id of an area the catalogue does not know yet.
-        let direct = try Regex(#"Finding\(\s*"([a-z0-9]+\.[a-z0-9.-]+)""#)
+        let direct = try Regex(#"Finding\(\s*"([a-z0-9-]+\.[a-z0-9.-]+)""#)
         while let url = enumerator?.nextObject() as? URL {
             guard url.pathExtension == "swift" else { continue }
             let text = try String(contentsOf: url, encoding: .utf8)
@@ -30,7 +30,7 @@ import Testing
 
     static func idsInCatalogue() throws -> Set<String> {
         let text = try String(contentsOf: root.appendingPathComponent("docs/checks.md"), encoding: .utf8)
-        let pattern = try Regex(#"^\| `([a-z0-9]+\.[a-z0-9.-]+)` \|"#).anchorsMatchLineEndings()
+        let pattern = try Regex(#"^\| `([a-z0-9-]+\.[a-z0-9.-]+)` \|"#).anchorsMatchLineEndings()
         return Set(text.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) })
     }
 

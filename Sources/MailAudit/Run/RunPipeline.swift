@@ -125,6 +125,7 @@ public struct RunPipeline: Sendable {
         var options = AuditOptions()
         options.checks = defaults.checks
         options.allowPrivateAddresses = defaults.allowPrivateAddresses
+        options.dnsblZones = defaults.dnsblZones
         options.deadline = defaults.deadline
         options.now = nil
         if defaults.checks.contains(.probe) || configuration.domains.contains(where: { $0.checks?.contains(.probe) == true }) {

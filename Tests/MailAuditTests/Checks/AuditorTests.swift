@@ -45,8 +45,10 @@ import Testing
         // MX, TXT, A+AAAA for two hosts, PTR for three addresses; the PTR names' forward lookups
         // and the SPF mx term's lookups are the MX hosts' own questions, answered from the cache;
         // the DMARC tree walk (_dmarc.example.test, _dmarc.test); DKIM discovery stops at
-        // _domainkey.example.test (NXDOMAIN, RFC 8020) after two confirming selectors.
-        let expectedQuestions = 2 + 4 + 3 + 2 + 3
+        // _domainkey.example.test (NXDOMAIN, RFC 8020) after two confirming selectors; TLSA for
+        // each MX host (DANE, shared with TLS-RPT's "is DANE deployed?"); _mta-sts TXT and the
+        // policy host's A and AAAA (MTA-STS); _smtp._tls TXT (TLS-RPT).
+        let expectedQuestions = 2 + 4 + 3 + 2 + 3 + 2 + 3 + 1
         #expect(resolver.questionsAsked.count == expectedQuestions)
     }
 

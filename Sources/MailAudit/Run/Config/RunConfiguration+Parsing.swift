@@ -226,7 +226,7 @@ struct ConfigReader {
             allowed: [
                 "checks", "allow_private_addresses", "ca_file", "fail_on", "deadline", "resolvers", "smtp_port",
                 "ehlo_name", "expiry_warning_days", "dns_timeout", "dns_attempts", "connect_timeout", "greeting_timeout",
-                "probes_per_network",
+                "probes_per_network", "dnsbl",
             ])
         if let checks = checks(table, "checks", path: "defaults.checks") { defaults.checks = checks }
         if let allow = bool(table, "allow_private_addresses", path: "defaults.allow_private_addresses") {
@@ -253,6 +253,13 @@ struct ConfigReader {
         defaults.connectTimeout = seconds(table, "connect_timeout", path: "defaults.connect_timeout", range: 0.1...300)
         defaults.greetingTimeout = seconds(table, "greeting_timeout", path: "defaults.greeting_timeout", range: 0.1...600)
         defaults.probesPerNetwork = integer(table, "probes_per_network", path: "defaults.probes_per_network", range: 1...64)
+        for (index, text) in stringArray(table, "dnsbl", path: "defaults.dnsbl") ?? [] {
+            do throws(DNSBLZoneError) {
+                defaults.dnsblZones.append(try DNSBLZone.parse(text))
+            } catch {
+                note(.badValue, "defaults.dnsbl[\(index)]", "\"\(text)\" is not a blocklist zone: \(error)")
+            }
+        }
         return defaults
     }
 

@@ -152,6 +152,8 @@ public struct RunConfiguration: Sendable, Hashable {
         public var greetingTimeout: Duration?
         /// At most this many MX probes at once into one /24 or /64; nil keeps 4.
         public var probesPerNetwork: Int?
+        /// DNS blocklist zones to check the MX and sending addresses on (`dnsbl`); none unless set.
+        public var dnsblZones: [DomainName] = []
 
         public init(
             checks: Set<AuditCheck> = Set(AuditCheck.allCases), allowPrivateAddresses: Bool = false, caFile: String? = nil,
@@ -260,6 +262,7 @@ extension RunConfiguration: CustomStringConvertible {
         if let value = defaults.connectTimeout { out.append("connect_timeout = \(seconds(value))") }
         if let value = defaults.greetingTimeout { out.append("greeting_timeout = \(seconds(value))") }
         if let value = defaults.probesPerNetwork { out.append("probes_per_network = \(value)") }
+        if !defaults.dnsblZones.isEmpty { out.append("dnsbl = \(list(defaults.dnsblZones.map(\.description)))") }
 
         for domain in domains {
             out += ["", "[[domain]]"]
