@@ -4,7 +4,7 @@ import MailAudit
 
 /// The options of the MX probe.
 struct ProbeArguments: ParsableArguments {
-    @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts: a DNS-only audit.")
+    @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts (a published MTA-STS policy is still fetched over HTTPS).")
     var noProbe = false
 
     @Option(name: .customLong("smtp-port"), help: "The port to probe (labs); 25 by default.")
