@@ -14,9 +14,10 @@ public struct TextRenderer: Sendable {
 
     static let areaTitles: [String: String] = [
         "mx": "MX", "rdns": "Reverse DNS", "audit": "Audit", "spf": "SPF", "dmarc": "DMARC", "dkim": "DKIM",
-        "smtp": "SMTP and TLS",
+        "smtp": "SMTP and TLS", "dnssec": "DNSSEC", "dane": "DANE", "mta-sts": "MTA-STS", "tls-rpt": "TLS-RPT",
+        "dnsbl": "DNS blocklists",
     ]
-    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "audit"]
+    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "dnssec", "dane", "mta-sts", "tls-rpt", "dnsbl", "audit"]
 
     public func render(_ report: AuditReport) -> String {
         var out = ""
@@ -30,8 +31,21 @@ public struct TextRenderer: Sendable {
             }
             out += "\n"
         }
+        out += recordsToPublish(report)
         out += summary(report) + "\n"
         return out
+    }
+
+    /// Every record the failing and warning findings ask for, in one place, ready to paste.
+    private func recordsToPublish(_ report: AuditReport) -> String {
+        let byDomain = RecordsToPublish.byDomain(report)
+        guard !byDomain.isEmpty else { return "" }
+        var out = paint(bold: true, "Records to publish") + "\n"
+        for (domain, records) in byDomain {
+            out += "  \(domain)\n"
+            for record in records { out += "    \(record)\n" }
+        }
+        return out + "\n"
     }
 
     private let indent = String(repeating: " ", count: 18)
