@@ -17,14 +17,29 @@ enum RecordsToPublish {
         }
     }
 
-    /// Each domain's records to publish, in finding order, without repeats.
+    /// Each domain's records to publish, in finding order. Where two findings suggest different
+    /// versions of one record (a DMARC record with p=quarantine, then with p=none until SPF and
+    /// DKIM work), the later, more specific suggestion takes the earlier one's place.
     static func byDomain(_ report: AuditReport) -> [(DomainName, [String])] {
         report.domains.compactMap { domain in
-            var seen = Set<String>()
-            let found = domain.findings.filter { $0.severity >= .warning }
-                .flatMap { records(in: $0.remedy ?? "") }
-                .filter { seen.insert($0).inserted }
+            var order: [String] = []
+            var chosen: [String: String] = [:]
+            for record in domain.findings.filter({ $0.severity >= .warning }).flatMap({ records(in: $0.remedy ?? "") }) {
+                let key = identity(of: record)
+                if chosen[key] == nil { order.append(key) }
+                chosen[key] = record
+            }
+            let found = order.compactMap { chosen[$0] }
             return found.isEmpty ? nil : (domain.domain, found)
         }
+    }
+
+    /// Owner and type, and for TXT the version tag (`v=DMARC1`, `v=spf1`): one record per identity.
+    /// Other types (several MX or TLSA records are normal) are one per whole record.
+    private static func identity(of record: String) -> String {
+        let parts = record.split(separator: " ", maxSplits: 3)
+        guard parts.count == 4, parts[2] == "TXT" else { return record }
+        let version = parts[3].dropFirst().prefix { $0 != ";" && $0 != " " && $0 != "\"" }
+        return version.hasPrefix("v=") ? "\(parts[0]) TXT \(version)" : record
     }
 }

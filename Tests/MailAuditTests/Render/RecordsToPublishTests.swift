@@ -20,6 +20,25 @@ import Testing
         #expect(RecordsToPublish.records(in: #"Publish example.com. IN TXT "v=spf1 include:<your provider> -all""#).isEmpty)
     }
 
+    @Test func aLaterSuggestionForTheSameRecordTakesItsPlace() {
+        let domain = DomainName(labels: ["example", "com"])
+        let quarantine = #"_dmarc.example.com. IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com""#
+        let none = #"_dmarc.example.com. IN TXT "v=DMARC1; p=none; rua=mailto:d@example.com""#
+        let spf = #"example.com. IN TXT "v=spf1 mx -all""#
+        let findings = [
+            Finding("dmarc.a", .warning, subject: .domain(domain), message: "a", remedy: "Fix: \(quarantine)"),
+            Finding("spf.a", .failure, subject: .domain(domain), message: "b", remedy: "Publish \(spf)"),
+            Finding("dmarc.b", .warning, subject: .domain(domain), message: "c", remedy: "Monitor instead: \(none)"),
+            Finding("mx.a", .warning, subject: .domain(domain), message: "d",
+                    remedy: "Publish example.com. IN MX 10 a.example.com. and example.com. IN MX 20 b.example.com."),
+        ]
+        let report = AuditReport(toolVersion: "test", startedAt: Date(), duration: .seconds(1), resolvers: [],
+                                 domains: [DomainReport(domain: domain, findings: findings)], dns: ResolverStatistics())
+        #expect(RecordsToPublish.byDomain(report).first?.1 == [
+            none, spf, "example.com. IN MX 10 a.example.com.", "example.com. IN MX 20 b.example.com.",
+        ])
+    }
+
     @Test func theTextReportEndsWithEveryRecordToPublishOnce() {
         let domain = DomainName(labels: ["example", "com"])
         let record = #"_dmarc.example.com. IN TXT "v=DMARC1; p=none; rua=mailto:d@example.com""#
