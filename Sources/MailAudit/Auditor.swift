@@ -129,14 +129,7 @@ public struct Auditor: Sendable {
         }
         let context = AuditContext(domain: domain, resolver: resolver, options: options, prober: probes)
         let enabled = Self.checks.filter { check in check.selection.map(options.checks.contains) ?? true }
-        let findings = await withTaskGroup(of: (Int, [Finding]).self) { group in
-            for (index, check) in enabled.enumerated() {
-                group.addTask { (index, await check.findings(in: context)) }
-            }
-            var found = [[Finding]](repeating: [], count: enabled.count)
-            for await (index, findings) in group { found[index] = findings }
-            return found.flatMap { $0 }
-        }
+        let findings = await enabled.mapConcurrently { await $0.findings(in: context) }.flatMap { $0 }
         let routing = await context.routing()
         var report = DomainReport(
             domain: domain, findings: findings.map { $0.scoped(to: domain) },

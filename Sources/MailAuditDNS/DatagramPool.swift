@@ -42,18 +42,7 @@ final class DatagramPool: Sendable {
         let promise = socket.loop.makePromise(of: DecodedReply.self)
         let token = socket.nextToken()
         socket.loop.execute { socket.send(query, question: question, token: token, timeout: timeout, promise: promise) }
-        let result: Result<DecodedReply, ExchangeFailure> = await withTaskCancellationHandler {
-            do {
-                return .success(try await promise.futureResult.get())
-            } catch let failure as ExchangeFailure {
-                return .failure(failure)
-            } catch {
-                return .failure(ExchangeFailure(error, peer: peer))
-            }
-        } onCancel: {
-            socket.loop.execute { socket.cancel(token: token) }
-        }
-        return result
+        return await promise.reply(peer: peer) { socket.loop.execute { socket.cancel(token: token) } }
     }
 
     /// Closes every socket (queries still waiting fail).

@@ -89,20 +89,28 @@ struct TCPTransport: Sendable {
             }
         }
 
-        let result: Result<DecodedReply, ExchangeFailure> = await withTaskCancellationHandler {
+        let result = await promise.reply(peer: peer) { promise.fail(ExchangeFailure.cancelled) }
+        deadline.cancel()
+        channel.whenSuccess { $0.close(promise: nil) }
+        return result
+    }
+}
+
+extension EventLoopPromise where Value == DecodedReply {
+    /// Suspends until the promise is completed; when the task is cancelled, `onCancel` must
+    /// complete it (with ``ExchangeFailure/cancelled``).
+    func reply(peer: String, onCancel: @escaping @Sendable () -> Void) async -> Result<DecodedReply, ExchangeFailure> {
+        await withTaskCancellationHandler {
             do {
-                return .success(try await promise.futureResult.get())
+                return .success(try await futureResult.get())
             } catch let failure as ExchangeFailure {
                 return .failure(failure)
             } catch {
                 return .failure(ExchangeFailure(error, peer: peer))
             }
         } onCancel: {
-            promise.fail(ExchangeFailure.cancelled)
+            onCancel()
         }
-        deadline.cancel()
-        channel.whenSuccess { $0.close(promise: nil) }
-        return result
     }
 }
 

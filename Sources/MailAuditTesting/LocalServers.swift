@@ -57,6 +57,27 @@ enum LocalServerProcess {
         }
     }
 
+    /// The watchdog of a server this test process started: when the test process dies first,
+    /// it terminates the server (SIGTERM, then SIGKILL a second later) and removes `directory`.
+    static func serverWatchdog(_ name: String, server: Process, directory: URL) async -> Process? {
+        await watchdog(
+            name,
+            script: """
+                while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+                if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; kill -KILL "$2" 2>/dev/null; rm -rf "$3"; fi
+                """,
+            arguments: [String(getpid()), String(server.processIdentifier), directory.path])
+    }
+
+    /// Stops a server and its watchdog (SIGTERM, SIGKILL after two seconds) and removes its directory.
+    static func stopServer(_ server: Process, watchdog: Process?, directory: URL) {
+        terminate(
+            grace: .seconds(2), isRunning: { server.isRunning }, terminate: { server.terminate() },
+            forceKill: { _ = kill(server.processIdentifier, SIGKILL) })
+        if let watchdog, watchdog.isRunning { watchdog.terminate() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// When `isRunning`: `terminate` (SIGTERM), then polls every 10 ms for up to `grace`, then
     /// `forceKill` (SIGKILL) if it still runs. Blocks the calling thread meanwhile.
     static func terminate(

@@ -143,12 +143,7 @@ public final class NSDServer: Sendable {
     /// Safe to call more than once.
     public func stop() {
         guard let running = state.take() else { return }
-        let process = running.process
-        LocalServerProcess.terminate(
-            grace: .seconds(2), isRunning: { process.isRunning }, terminate: { process.terminate() },
-            forceKill: { _ = kill(process.processIdentifier, SIGKILL) })
-        if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
-        try? FileManager.default.removeItem(at: running.directory)
+        LocalServerProcess.stopServer(running.process, watchdog: running.watchdog, directory: running.directory)
     }
 
     private func launch() async throws(HarnessError) -> Running {
@@ -198,7 +193,7 @@ public final class NSDServer: Sendable {
         try? (process.standardOutput as? FileHandle)?.close()
         try? (process.standardError as? FileHandle)?.close()
         return Running(
-            process: process, watchdog: await Self.watchdog(for: process.processIdentifier, directory: directory), port: port,
+            process: process, watchdog: await LocalServerProcess.serverWatchdog("nsd-watchdog", server: process, directory: directory), port: port,
             directory: directory, stderrURL: stderrURL)
     }
 
@@ -250,17 +245,5 @@ public final class NSDServer: Sendable {
 
     private static func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-
-    /// A shell loop that ends when NSD does; if this process dies first (killed, crashed,
-    /// never stopped the server), it terminates NSD and removes its directory.
-    private static func watchdog(for pid: Int32, directory: URL) async -> Process? {
-        await LocalServerProcess.watchdog(
-            "nsd-watchdog",
-            script: """
-                while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
-                if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; rm -rf "$3"; fi
-                """,
-            arguments: [String(getpid()), String(pid), directory.path])
     }
 }

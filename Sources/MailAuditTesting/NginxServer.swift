@@ -123,12 +123,7 @@ public final class NginxServer: Sendable {
     /// Safe to call more than once.
     public func stop() {
         guard let running = state.take() else { return }
-        let process = running.process
-        LocalServerProcess.terminate(
-            grace: .seconds(2), isRunning: { process.isRunning }, terminate: { process.terminate() },
-            forceKill: { _ = kill(process.processIdentifier, SIGKILL) })
-        if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
-        try? FileManager.default.removeItem(at: running.directory)
+        LocalServerProcess.stopServer(running.process, watchdog: running.watchdog, directory: running.directory)
     }
 
     private func launch(port: UInt16) async throws(HarnessError) -> Running {
@@ -162,13 +157,7 @@ public final class NginxServer: Sendable {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
-        let watchdog = await LocalServerProcess.watchdog(
-            "nginx-watchdog",
-            script: """
-                while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
-                if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; kill -KILL "$2" 2>/dev/null; rm -rf "$3"; fi
-                """,
-            arguments: [String(getpid()), String(process.processIdentifier), directory.path])
+        let watchdog = await LocalServerProcess.serverWatchdog("nginx-watchdog", server: process, directory: directory)
         return Running(process: process, watchdog: watchdog, port: port, directory: directory)
     }
 

@@ -71,13 +71,7 @@ public final class UnboundServer: Sendable {
             throw .launchFailed(path: executable.path, reason: "\(error)")
         }
         try await launchWithDefaultSignalMask(process)
-        let watchdog = await LocalServerProcess.watchdog(
-            "unbound-watchdog",
-            script: """
-                while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
-                if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2" 2>/dev/null; sleep 1; rm -rf "$3"; fi
-                """,
-            arguments: [String(getpid()), String(process.processIdentifier), directory.path])
+        let watchdog = await LocalServerProcess.serverWatchdog("unbound-watchdog", server: process, directory: directory)
         state.store(Running(process: process, watchdog: watchdog, port: port, directory: directory))
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -94,12 +88,7 @@ public final class UnboundServer: Sendable {
     /// Terminates Unbound and removes its directory. Safe to call more than once.
     public func stop() {
         guard let running = state.take() else { return }
-        let process = running.process
-        LocalServerProcess.terminate(
-            grace: .seconds(2), isRunning: { process.isRunning }, terminate: { process.terminate() },
-            forceKill: { _ = kill(process.processIdentifier, SIGKILL) })
-        if let watchdog = running.watchdog, watchdog.isRunning { watchdog.terminate() }
-        try? FileManager.default.removeItem(at: running.directory)
+        LocalServerProcess.stopServer(running.process, watchdog: running.watchdog, directory: running.directory)
     }
 
     private func config(directory: URL, port: UInt16) -> String {

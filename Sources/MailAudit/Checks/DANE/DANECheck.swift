@@ -9,14 +9,8 @@ struct DANECheck: Check {
     func findings(in context: AuditContext) async -> [Finding] {
         let routing = await context.routing()
         let hosts = routing.hosts.map(\.name).filter { !$0.labels.isEmpty && MXRules.ipLiteral(in: $0) == nil }
-        let answers = await withTaskGroup(of: (Int, DNSAnswer).self) { group in
-            for (index, host) in hosts.enumerated() {
-                group.addTask { (index, await context.resolver.resolve(Self.tlsaName(host), .tlsa)) }
-            }
-            var answers = [DNSAnswer?](repeating: nil, count: hosts.count)
-            for await (index, answer) in group { answers[index] = answer }
-            return answers.compactMap { $0 }
-        }
+        let resolver = context.resolver
+        let answers = await hosts.mapConcurrently { await resolver.resolve(Self.tlsaName($0), .tlsa) }
         let published = zip(hosts, answers).filter { !$0.1.records.isEmpty || $0.1.outcome.isInconclusive }
         guard !published.isEmpty else {
             return hosts.isEmpty ? [] : [Finding(

@@ -95,15 +95,3 @@ struct DNSBLLookup: Sendable {
         return listing
     }
 }
-
-extension Array where Element: Sendable {
-    /// `map` with every call at once; the results keep the order of the elements.
-    fileprivate func mapConcurrently<Result: Sendable>(_ transform: @escaping @Sendable (Element) async -> Result) async -> [Result] {
-        await withTaskGroup(of: (Int, Result).self) { group in
-            for (index, element) in enumerated() { group.addTask { (index, await transform(element)) } }
-            var results: [(Int, Result)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
-        }
-    }
-}

@@ -45,13 +45,6 @@ extension AuditOptions {
 extension ProbeRunner {
     /// Probes every target at once (each address once per run), in the targets' order.
     nonisolated func probeAll(_ targets: [ProbeTarget]) async -> [(ProbeTarget, ProbeResult)] {
-        await withTaskGroup(of: (Int, ProbeTarget, ProbeResult).self) { group in
-            for (index, target) in targets.enumerated() {
-                group.addTask { (index, target, await self.probe(target.address, hostName: target.hostNames[0])) }
-            }
-            var results: [(Int, ProbeTarget, ProbeResult)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
-        }
+        await targets.mapConcurrently { target in (target, await self.probe(target.address, hostName: target.hostNames[0])) }
     }
 }

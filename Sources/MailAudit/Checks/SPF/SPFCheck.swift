@@ -16,16 +16,9 @@ struct SPFCheck: Check {
     private func evaluateSenders(_ context: AuditContext) async -> [Finding] {
         let evaluator = SPFEvaluator(resolver: context.resolver)
         let domain = context.domain
-        return await withTaskGroup(of: (Int, Finding).self) { group in
-            for (index, ip) in context.options.sendingAddresses.enumerated() {
-                group.addTask {
-                    let evaluation = await evaluator.checkHost(ip: ip, domain: domain, sender: "postmaster@\(domain)", helo: nil)
-                    return (index, SPFRules.senderFinding(evaluation, ip: ip))
-                }
-            }
-            var findings: [(Int, Finding)] = []
-            for await finding in group { findings.append(finding) }
-            return findings.sorted { $0.0 < $1.0 }.map(\.1)
+        return await context.options.sendingAddresses.mapConcurrently { ip in
+            let evaluation = await evaluator.checkHost(ip: ip, domain: domain, sender: "postmaster@\(domain)", helo: nil)
+            return SPFRules.senderFinding(evaluation, ip: ip)
         }
     }
 }

@@ -50,14 +50,7 @@ struct TLSRPTLookup: Sendable {
         async let stsAnswer = resolver.resolve(domain.prepending("_mta-sts"), .txt)
         // Null MX and IP-literal targets got no address lookups: they name no host to secure.
         let hosts = routing.hosts.filter { $0.ipv4 != nil || $0.ipv6 != nil }.map(\.name)
-        let tlsaAnswers = await withTaskGroup(of: (Int, DNSAnswer).self) { group in
-            for (index, host) in hosts.enumerated() {
-                group.addTask { (index, await resolver.resolve(host.prepending("_tcp").prepending("_25"), .tlsa)) }
-            }
-            var answers: [(Int, DNSAnswer)] = []
-            for await answer in group { answers.append(answer) }
-            return answers.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        let tlsaAnswers = await hosts.mapConcurrently { await resolver.resolve(DANECheck.tlsaName($0), .tlsa) }
         let sts = await stsAnswer
 
         let mtaSTS: TransportSecurityDeployment.Presence =
