@@ -154,7 +154,7 @@ enum LDNSCodec {
     }
 
     /// Copies one RR (borrowed from its packet) into a ``DNSRecord``.
-    private static func record(_ rr: UnsafeMutablePointer<ldns_rr>) throws(CodecError) -> DNSRecord {
+    static func record(_ rr: UnsafeMutablePointer<ldns_rr>) throws(CodecError) -> DNSRecord {
         // ldns_rr_owner is borrowed from the RR; never freed here.
         guard let owner = ldns_rr_owner(rr) else { throw .malformed("a record has no owner name") }
         let type = RRType(rawValue: rrType(rr))

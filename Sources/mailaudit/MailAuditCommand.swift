@@ -10,6 +10,6 @@ struct MailAuditCommand: AsyncParsableCommand {
             2 usage or bad input; 3 the audit could not be done (no resolver answered).
             """,
         version: "mailaudit \(MailAuditVersion.current)",
-        subcommands: [AuditCommand.self, SPFCommand.self, DKIMCommand.self, RelayCommand.self, ExplainCommand.self, RunCommand.self, ConfigCommand.self, HistoryCommand.self],
+        subcommands: [AuditCommand.self, CheckZoneCommand.self, SPFCommand.self, DKIMCommand.self, RelayCommand.self, ExplainCommand.self, RunCommand.self, ConfigCommand.self, HistoryCommand.self],
         defaultSubcommand: AuditCommand.self)
 }

@@ -1,0 +1,62 @@
+/// Splits master-file text into entries (RFC 1035 §5.1): a line, or several joined by
+/// parentheses, without comment-only and blank lines, each with the line it starts on.
+/// Quotes and backslash escapes are honoured, so `;`, `(` and `)` inside a quoted string
+/// neither start a comment nor join lines. The entry's text is handed to ldns unchanged.
+enum ZoneEntries {
+    struct Entry: Hashable {
+        var line: Int
+        var bytes: [UInt8]
+    }
+
+    static func split(_ bytes: [UInt8]) -> [Entry] {
+        var entries: [Entry] = []
+        var current: [UInt8] = []
+        var start = 1, line = 1
+        var depth = 0, quoted = false, escaped = false, comment = false, hasContent = false
+        func finish() {
+            if hasContent { entries.append(Entry(line: start, bytes: current)) }
+            current = []
+            hasContent = false
+        }
+        for byte in bytes {
+            if byte == 0x0A {
+                line += 1
+                comment = false
+                escaped = false
+                if depth > 0 || quoted {
+                    current.append(byte)
+                    continue
+                }
+                finish()
+                start = line
+                continue
+            }
+            current.append(byte)
+            if comment { continue }
+            if escaped { escaped = false; continue }
+            switch byte {
+            case 0x5C: escaped = true; hasContent = true
+            case 0x22: quoted.toggle(); hasContent = true
+            case 0x3B where !quoted: comment = true
+            case 0x28 where !quoted: depth += 1; hasContent = true
+            case 0x29 where !quoted: depth = max(0, depth - 1); hasContent = true
+            case 0x20, 0x09, 0x0D: break
+            default: hasContent = true
+            }
+        }
+        finish()
+        return entries
+    }
+
+    /// `$INCLUDE <file> [<origin>]`: the file name and the optional origin; nil for other entries.
+    static func include(_ entry: [UInt8]) -> (path: String, origin: String?)? {
+        let text = String(decoding: entry, as: UTF8.self)
+        let code = text.prefix { $0 != ";" }
+        let words = code.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        guard let first = words.first, first.uppercased() == "$INCLUDE" else { return nil }
+        guard words.count >= 2 else { return ("", nil) }
+        let path = words[1].hasPrefix("\"") && words[1].hasSuffix("\"") && words[1].count >= 2
+            ? String(words[1].dropFirst().dropLast()) : String(words[1])
+        return (path, words.count >= 3 ? String(words[2]) : nil)
+    }
+}
