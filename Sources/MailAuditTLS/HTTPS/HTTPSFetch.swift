@@ -28,10 +28,12 @@ public struct HTTPSRequest: Hashable, Sendable {
     public var verificationTime: Date?
     public var limits: HTTPResponseLimits
     public var connectTimeout: Duration
+    /// The media types asked for in the Accept field.
+    public var accept: String
 
     public init(
         address: IPAddress, port: UInt16 = 443, host: String, path: String, trust: TLSTrust = .system, verificationTime: Date? = nil,
-        limits: HTTPResponseLimits = HTTPResponseLimits(), connectTimeout: Duration = .seconds(5)
+        limits: HTTPResponseLimits = HTTPResponseLimits(), connectTimeout: Duration = .seconds(5), accept: String = "text/plain"
     ) {
         self.address = address
         self.port = port
@@ -41,13 +43,14 @@ public struct HTTPSRequest: Hashable, Sendable {
         self.verificationTime = verificationTime
         self.limits = limits
         self.connectTimeout = connectTimeout
+        self.accept = accept
     }
 
     /// The request's bytes: an HTTP/1.1 GET that asks the server to close the connection after.
     public var requestText: String {
         // The port belongs in Host when it is not the scheme's default (RFC 9110 §7.2).
         let hostField = port == 443 ? host : "\(host):\(port)"
-        return "GET \(path) HTTP/1.1\r\nHost: \(hostField)\r\nUser-Agent: mailaudit\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+        return "GET \(path) HTTP/1.1\r\nHost: \(hostField)\r\nUser-Agent: mailaudit\r\nAccept: \(accept)\r\nConnection: close\r\n\r\n"
     }
 
     /// The URL, for messages: `https://mta-sts.example.com/.well-known/mta-sts.txt`.

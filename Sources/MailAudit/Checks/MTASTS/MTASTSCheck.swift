@@ -9,9 +9,7 @@ struct MTASTSCheck: Check {
     func findings(in context: AuditContext) async -> [Finding] {
         guard await context.domainExists() else { return [] }
         let options = context.options
-        let fetcher = MTASTSPolicyFetcher(
-            resolver: context.resolver, options: options.mtaSTS, trust: context.trustStore.map { .caFile($0) } ?? .system,
-            verificationTime: context.now, deadline: context.deadline, mayConnect: { options.mayProbe($0) })
+        let fetcher = MTASTSPolicyFetcher(https: HTTPSFetcher(context: context), options: options.mtaSTS)
         async let lookup = MTASTSLookup(resolver: context.resolver, fetcher: fetcher).run(for: context.domain)
         let routing = await context.routing()
         let result = await lookup

@@ -92,56 +92,13 @@ public enum MTASTSRecordStatus: Hashable, Sendable {
 }
 
 /// One fetch of `https://mta-sts.<domain>/.well-known/mta-sts.txt` and what came of it.
-public struct MTASTSPolicyFetch: Hashable, Sendable {
-    /// The Policy Host, `mta-sts.<domain>`.
-    public var host: DomainName
-    /// The URL fetched, with the port when it is not 443.
-    public var url: String
-    /// The A and AAAA answers for the host.
-    public var addressAnswers: [DNSAnswer]
-    public var outcome: Outcome
-
-    public init(host: DomainName, url: String, addressAnswers: [DNSAnswer], outcome: Outcome) {
-        self.host = host
-        self.url = url
-        self.addressAnswers = addressAnswers
-        self.outcome = outcome
-    }
-
-    public enum Outcome: Hashable, Sendable {
-        /// The host does not exist or has no address: nothing to connect to.
-        case noHost
-        /// The address lookups failed.
-        case hostLookupFailed
-        /// Every address is private or loopback, and `--allow-private-addresses` was not given.
-        case notPublic([IPAddress])
-        /// Every address tried failed; the last error decides. Only connection failures move
-        /// on to the next address, as HTTP clients do.
-        case failed([MTASTSFetchAttempt])
-        /// A response came back from `address`, whatever its status.
-        case response(HTTPResponse, address: IPAddress)
-    }
-
-    /// The body of a 200 response, which senders would read as the policy.
-    public var policyBody: [UInt8]? {
-        if case .response(let response, _) = outcome, response.status == 200 { response.body } else { nil }
-    }
-
-    /// The policy in a 200 response, when it parses.
-    public var parsedPolicy: MTASTSPolicy? {
-        policyBody.flatMap { try? MTASTSPolicy(parsing: $0) }
-    }
-}
-
+public typealias MTASTSPolicyFetch = HTTPSDocumentFetch
 /// One address the policy fetch tried, and why it failed.
-public struct MTASTSFetchAttempt: Hashable, Sendable, CustomStringConvertible {
-    public var address: IPAddress
-    public var error: HTTPSFetchError
+public typealias MTASTSFetchAttempt = HTTPSFetchAttempt
 
-    public init(address: IPAddress, error: HTTPSFetchError) {
-        self.address = address
-        self.error = error
+extension HTTPSDocumentFetch {
+    /// The MTA-STS policy in a 200 response, when it parses.
+    public var parsedPolicy: MTASTSPolicy? {
+        okBody.flatMap { try? MTASTSPolicy(parsing: $0) }
     }
-
-    public var description: String { "\(address): \(error)" }
 }

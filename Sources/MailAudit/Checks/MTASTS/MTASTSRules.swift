@@ -273,7 +273,7 @@ public enum MTASTSRules {
 
     /// A 200 response that looks like a policy: worth judging even without a TXT record.
     static func isPolicyServed(_ fetch: MTASTSPolicyFetch) -> Bool {
-        guard let body = fetch.policyBody else { return false }
+        guard let body = fetch.okBody else { return false }
         return String(decoding: body, as: UTF8.self).contains("STSv1")
     }
 
@@ -310,22 +310,7 @@ public enum MTASTSRules {
     }
 
     /// The request and what came back, for evidence.
-    static func fetchEvidence(_ fetch: MTASTSPolicyFetch) -> [String] {
-        var lines = ["GET \(fetch.url)"]
-        switch fetch.outcome {
-        case .noHost, .hostLookupFailed, .notPublic:
-            lines += fetch.addressAnswers.flatMap(\.evidence)
-        case .failed(let attempts):
-            lines += attempts.map { "\($0)".terminalSafe }
-        case .response(let response, let address):
-            lines.append("answered by \(address):")
-            // The status and the fields a sender judges; Date, ETag and the like change every run.
-            let judged: Set<String> = ["content-type", "content-length", "transfer-encoding", "location"]
-            lines.append("  " + (response.headLines.first ?? "").terminalSafe)
-            lines += response.headers.filter { judged.contains($0.name.lowercased()) }.map { "  \($0.name): \($0.value)".terminalSafe }
-        }
-        return lines
-    }
+    static func fetchEvidence(_ fetch: MTASTSPolicyFetch) -> [String] { fetch.evidence }
 
     /// The first lines of a body, made safe to print.
     static func bodyLines(_ body: [UInt8]) -> [String] {
