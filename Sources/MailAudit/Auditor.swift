@@ -1,5 +1,6 @@
 public import MailAuditCore
 public import Foundation
+public import MailAuditDNS
 
 /// What the user asked the audit to do beyond the defaults.
 public struct AuditOptions: Sendable {
@@ -17,10 +18,16 @@ public struct AuditOptions: Sendable {
     public var checks: Set<AuditCheck> = Set(AuditCheck.allCases)
     /// The resolver is trusted to validate DNSSEC (`--trust-resolver-ad`): its AD bit counts.
     public var trustResolverAD = false
+    /// Validate DNSSEC here from these anchors (`--trust-anchor`, by default the root key);
+    /// the resolver must then ask with ``DNSSECMode/validate``. Unused with ``trustResolverAD``.
+    public var trustAnchors: TrustAnchors?
     /// DNS blocklist zones to check the MX and sending addresses on (`--dnsbl`); none by default.
     public var dnsblZones: [DomainName] = []
     /// How MTA-STS policies are fetched (`--https-port` for labs).
     public var mtaSTS = MTASTSOptions()
+    /// Nothing is fetched over HTTPS (`check-zone --offline`): an MTA-STS policy or BIMI evidence
+    /// fetch is reported as not done, which is inconclusive.
+    public var offline = false
     /// The run's one reading of the wall clock: certificates are judged at it. ``Audit/run``
     /// sets it once per run; nil means "read it when the audit starts".
     public var now: Date?
@@ -59,12 +66,16 @@ public struct Auditor: Sendable {
     public let options: AuditOptions
     /// Shared by every domain of the run, so an address is probed once.
     private let probes: ProbeRunner?
+    /// Shared by every domain of the run, so a zone's keys are validated once.
+    private let validator: DNSSECValidator?
 
     public init(resolver: any Resolver, options: AuditOptions = AuditOptions()) {
         self.resolver = resolver
         self.options = options
         // Created whatever the run's checks, so a domain that probes shares it with the others.
         probes = options.probe.map { ProbeRunner(options: $0, deadline: options.deadline) }
+        validator = options.trustResolverAD ? nil
+            : options.trustAnchors.map { DNSSECValidator(resolver: resolver, anchors: $0, time: options.now ?? Date()) }
     }
 
     /// The same auditor with one domain's options, sharing the probes (each address is probed once per run).
@@ -72,6 +83,7 @@ public struct Auditor: Sendable {
         resolver = auditor.resolver
         self.options = options
         probes = auditor.probes
+        validator = auditor.validator
     }
 
     /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
@@ -115,6 +127,7 @@ public struct Auditor: Sendable {
         DNSSECCheck(), DANECheck(),
         MTASTSCheck(),
         TLSRPTCheck(),
+        BIMICheck(),
         // Last: blocklists are about the addresses, not the domain's records.
         DNSBLCheck(),
     ]
@@ -127,7 +140,7 @@ public struct Auditor: Sendable {
             local.perDomain = [:]
             return await Auditor(self, options: local).audit(domain)
         }
-        let context = AuditContext(domain: domain, resolver: resolver, options: options, prober: probes)
+        let context = AuditContext(domain: domain, resolver: resolver, options: options, prober: probes, validator: validator)
         let enabled = Self.checks.filter { check in check.selection.map(options.checks.contains) ?? true }
         let findings = await enabled.mapConcurrently { await $0.findings(in: context) }.flatMap { $0 }
         let routing = await context.routing()

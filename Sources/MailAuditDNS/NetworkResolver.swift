@@ -97,7 +97,8 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             let query: [UInt8], address: SocketAddress
             do {
                 // The pool sets the ID of the UDP query; TCP gets one of its own.
-                query = try LDNSCodec.encodeQuery(question, id: 0, dnssecOK: dnssec != .off, checkingDisabled: checkingDisabled)
+                query = try LDNSCodec.encodeQuery(question, id: 0, dnssecOK: dnssec != .off,
+                                                  checkingDisabled: checkingDisabled || dnssec == .validate)
                 address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             } catch {
                 answer.outcome = .networkError("\(error)")
@@ -151,6 +152,9 @@ public enum DNSSECMode: Hashable, Sendable {
     /// names as validating, is trusted: AD set means secure, AD clear insecure (RFC 6840 §5.8),
     /// and SERVFAIL that turns into data with checking disabled means bogus.
     case trustResolverAD
+    /// The DO bit asks for DNSSEC records and the CD bit for data a validating resolver would
+    /// refuse, so that mailaudit's own ``DNSSECValidator`` can judge them; the AD bit is ignored.
+    case validate
 }
 
 /// The counters of one ``NetworkResolver``.

@@ -7,8 +7,8 @@ import MailAuditRecords
 import MailAuditTLS
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
-/// The audit's formats: the two whole-report views, and the two streamed ones.
-enum AuditFormat: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl, csv }
+/// The audit's formats: the whole-report views (text, json, and junit and sarif for CI), and the two streamed ones.
+enum AuditFormat: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl, csv, junit, sarif }
 enum FailThreshold: String, ExpressibleByArgument, CaseIterable { case failure, warning, inconclusive }
 enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
 
@@ -36,7 +36,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .customLong("domains-file"), help: "Read domains from this file, one a line (# comments, blank lines skipped); - reads standard input.")
     var domainsFile: String?
 
-    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl (default all).")
+    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl, bimi (default all).")
     var checks: String?
 
     @Option(help: "With jsonl or csv: how many domains are audited at once.")
@@ -48,7 +48,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "Seconds the audit may take (with jsonl and csv: each domain); what is unfinished then is reported inconclusive.")
     var deadline: Double = 60
 
-    @Option(help: "Output format: text or json (the whole report at the end), jsonl or csv (one line a domain as each finishes).")
+    @Option(help: "Output format: text or json (the whole report at the end), jsonl or csv (one line a domain as each finishes), junit (JUnit XML: a test suite per domain, a test case per check area) or sarif (SARIF 2.1.0 for code scanning).")
     var format: AuditFormat = .text
 
     @Option(name: .customLong("fail-on"), help: "Exit 1 on: failure (default), warning (failures or warnings), inconclusive (any of the three).")
@@ -105,6 +105,8 @@ struct AuditCommand: AsyncParsableCommand {
         options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
         options.allowPrivateAddresses = allowPrivateAddresses
         options.trustResolverAD = dns.trustResolverAD
+        // Validation costs a DS and a DNSKEY question per zone: only when a check reads it.
+        if !options.checks.isDisjoint(with: [.dnssec, .dane]) { options.trustAnchors = dns.trustAnchors() }
         options.dkimSelectors = selectors
         options.dnsblZones = dnsblZones.compactMap { try? DNSBLZone.parse($0) }
         options.probe = probe.options
@@ -118,10 +120,12 @@ struct AuditCommand: AsyncParsableCommand {
         if let domainsFile { names += try await readAll(domainsFile) }
         names = names.filter { seen.insert($0).inserted && inShard($0) }
 
-        let report = await Audit.run(names, options: options, resolver: dns.resolver(nameservers), resolverNames: nameservers.map(\.description))
+        let report = await Audit.run(names, options: options, resolver: dns.resolver(nameservers, validating: options.trustAnchors != nil), resolverNames: nameservers.map(\.description))
 
         switch format {
         case .json: print(JSONRenderer.render(report, failOn: threshold))
+        case .junit: print(JUnitRenderer.render(report, failOn: threshold), terminator: "")
+        case .sarif: print(SARIFRenderer.render(report))
         case .text, .jsonl, .csv: print(TextRenderer(color: useColor, verbose: verbose).render(report), terminator: "")
         }
         if report.couldNotAudit {

@@ -9,7 +9,7 @@ import Synchronization
 /// `--domains-file`, each written as soon as it is done.
 extension AuditCommand {
     func stream(options: AuditOptions, nameservers: [Nameserver]) async throws {
-        let resolver = dns.resolver(nameservers)
+        let resolver = dns.resolver(nameservers, validating: options.trustAnchors != nil)
         let auditor = Auditor(resolver: resolver, options: options)
         let output = LineOutput()
         if format == .csv { output.write(CSVRenderer.header) }

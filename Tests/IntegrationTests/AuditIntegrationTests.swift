@@ -123,7 +123,7 @@ struct AuditIntegrationTests {
         #expect(findings.allSatisfy { $0.severity == .inconclusive || $0.id == "dnssec.not-validated" }, "\(findings.map(\.id))")
         #expect(Set(findings.map(\.id)) == [
             "mx.lookup-failed", "spf.lookup-failed", "dmarc.lookup-failed", "dkim.lookup-failed",
-            "mta-sts.record-lookup-failed", "tls-rpt.lookup-failed", "dnssec.not-validated",
+            "mta-sts.record-lookup-failed", "tls-rpt.lookup-failed", "bimi.lookup-failed", "dnssec.not-validated",
         ])
         #expect(findings.first?.evidence.joined().contains("SERVFAIL") == true)
         #expect(reports.first?.resolverAnswered == true, "a SERVFAIL is an answer: the audit was done")
@@ -180,7 +180,7 @@ struct AuditIntegrationTests {
         let report = try #require(reports.first)
         #expect(Set(report.findings.map(\.id)) == [
             "mx.lookup-failed", "spf.lookup-failed", "dmarc.lookup-failed", "dkim.lookup-failed",
-            "mta-sts.record-lookup-failed", "tls-rpt.lookup-failed", "dnssec.not-validated",
+            "mta-sts.record-lookup-failed", "tls-rpt.lookup-failed", "bimi.lookup-failed", "dnssec.not-validated",
         ])
         #expect(report.findings.allSatisfy { $0.severity == .inconclusive || $0.id == "dnssec.not-validated" })
         #expect(!report.resolverAnswered)

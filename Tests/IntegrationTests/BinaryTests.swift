@@ -61,6 +61,26 @@ struct BinaryTests {
         #expect(try await run(base + ["--fail-on", "inconclusive"]).exitCode == 1)
     }
 
+    @Test func trustAnchorFileIsReadOrRefused() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-anchor-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "signed.test. IN DS 12345 13 2 \(String(repeating: "AB", count: 32))\n".write(to: file, atomically: true, encoding: .utf8)
+        let base = ["--no-probe", "--resolver", try await resolver(), "--allow-private-addresses", "--format", "json", "--checks", "mx,dnssec"]
+        let result = try await run(base + ["--trust-anchor", file.path, "good.test"])
+        let findings = ((try json(result.stdout)["domains"] as? [[String: Any]])?.first?["findings"] as? [[String: Any]]) ?? []
+        let dnssec = try #require(findings.first { ($0["id"] as? String)?.hasPrefix("dnssec.") == true }, "\(result)")
+        // good.test lies below no anchor of the file: could not check, and the evidence says how it was judged.
+        #expect(dnssec["id"] as? String == "dnssec.lookup-failed")
+        #expect((dnssec["evidence"] as? [String])?.contains { $0.contains("trust anchor \(file.path)") } == true, "\(dnssec)")
+
+        try "signed.test. IN A 192.0.2.1\n".write(to: file, atomically: true, encoding: .utf8)
+        let refused = try await run(base + ["--trust-anchor", file.path, "good.test"])
+        #expect(refused.exitCode == 2, "\(refused)")
+        #expect(refused.stderr.contains("line 1: not a DS or DNSKEY record"), "\(refused.stderr)")
+        let both = try await run(base + ["--trust-anchor", "/nonexistent", "--trust-resolver-ad", "good.test"])
+        #expect(both.stderr.contains("either --trust-anchor or --trust-resolver-ad"), "\(both.stderr)")
+    }
+
     @Test func noResolverAnsweringExitsThree() async throws {
         let silent = SilentListener()
         try await silent.start()

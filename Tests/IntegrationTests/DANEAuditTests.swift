@@ -8,8 +8,8 @@ import Testing
 
 /// DANE against real servers on loopback: a Postfix presenting a test-CA certificate, TLSA
 /// records computed from that certificate at test time by the openssl command, a zone signed
-/// at test time (ldns-keygen, ldns-signzone) served by NSD, and Unbound validating it against
-/// the zone's DS as trust anchor, trusted through --trust-resolver-ad.
+/// at test time (ldns-keygen, ldns-signzone) served by NSD, validated both by Unbound (trusted
+/// through --trust-resolver-ad) and by mailaudit itself, each from the zone's DS as trust anchor.
 @Suite(.timeLimit(.minutes(3)), .serialized) struct DANEAuditTests {
     /// SHA-256 (hex) of the certificate's DER or of its SubjectPublicKeyInfo, by the openssl command.
     static func digest(_ pem: URL, publicKey: Bool) async throws -> String {
@@ -92,11 +92,8 @@ import Testing
         try await unbound.start()
         defer { unbound.stop() }
 
-        let resolver = DNSClient.make(
-            nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try unbound.requirePort()))], dnssec: .trustResolverAD)
         var options = AuditOptions()
         options.allowPrivateAddresses = true
-        options.trustResolverAD = true
         options.checks = [.mx, .probe, .dane]
         var probe = ProbeOptions(ehloName: "probe.mailaudit.test")
         probe.port = try postfix.requirePort()
@@ -104,19 +101,37 @@ import Testing
         probe.verificationTime = TestCA.referenceTime
         options.probe = probe
         let domains = ["ee-spki.dane.test", "ee-cert.dane.test", "ta.dane.test", "wrong.dane.test", "pkix.dane.test", "none.dane.test", "plain.test"]
-        let reports = await Auditor(resolver: resolver, options: options).audit(try domains.map { try DomainName(parsing: $0) })
+
+        // Unbound validates, trusted through its AD bit.
+        var trusting = options
+        trusting.trustResolverAD = true
+        let unboundResolver = DNSClient.make(
+            nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try unbound.requirePort()))], dnssec: .trustResolverAD)
+        let reports = await Auditor(resolver: unboundResolver, options: trusting).audit(try domains.map { try DomainName(parsing: $0) })
+        Self.expectVerdicts(reports, leafKey: leafKey, plainTest: ["dane.unsigned": .warning], log: unbound.log)
+
+        // mailaudit validates, from the zone's DS, asking NSD directly. plain.test lies below no
+        // anchor, so its TLSA records cannot be judged: not validated, never "unsigned".
+        var validating = options
+        validating.trustAnchors = try TrustAnchors(text: trustAnchor, source: "the test anchor")
+        let nsdResolver = DNSClient.make(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(nsdPort))], dnssec: .validate)
+        let own = await Auditor(resolver: nsdResolver, options: validating).audit(try domains.map { try DomainName(parsing: $0) })
+        Self.expectVerdicts(own, leafKey: leafKey, plainTest: ["dane.not-validated": .inconclusive], log: "")
+    }
+
+    static func expectVerdicts(_ reports: [DomainReport], leafKey: String, plainTest: [String: Severity], log: String) {
         func verdicts(_ domain: String) -> [String: Severity] {
             let findings = reports.first { $0.domain.description == domain }?.findings.filter { $0.id.rawValue.hasPrefix("dane.") } ?? []
             return Dictionary(findings.map { ($0.id.rawValue, $0.severity) }, uniquingKeysWith: { first, _ in first })
         }
-        let log = unbound.log + "\n" + reports.map { "\($0.domain): " + $0.findings.map { "\($0.id.rawValue)=\($0.severity) \($0.message)" }.joined(separator: "; ") }.joined(separator: "\n")
+        let log = log + "\n" + reports.map { "\($0.domain): " + $0.findings.map { "\($0.id.rawValue)=\($0.severity) \($0.message)" }.joined(separator: "; ") }.joined(separator: "\n")
         #expect(verdicts("ee-spki.dane.test") == ["dane.match": .pass, "dane.rollover": .pass], "\(log.suffix(1500))")
         #expect(verdicts("ee-cert.dane.test") == ["dane.match": .pass, "dane.rollover": .info])
         #expect(verdicts("ta.dane.test") == ["dane.match": .pass, "dane.rollover": .info])
         #expect(verdicts("wrong.dane.test") == ["dane.mismatch": .failure, "dane.rollover": .info])
         #expect(verdicts("pkix.dane.test") == ["dane.pkix-usage": .warning, "dane.no-usable-record": .warning])
         #expect(verdicts("none.dane.test") == ["dane.absent": .info])
-        #expect(verdicts("plain.test") == ["dane.unsigned": .warning])
+        #expect(verdicts("plain.test") == plainTest)
         let mismatch = reports.first { $0.domain.description == "wrong.dane.test" }?.findings.first { $0.id.rawValue == "dane.mismatch" }
         #expect(mismatch?.remedy?.contains("TLSA 3 1 1 \(leafKey)") == true, "the remedy gives the record to publish")
     }

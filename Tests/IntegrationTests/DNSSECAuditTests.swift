@@ -39,35 +39,58 @@ import Testing
         """
     }
 
+    /// The test zones, signed here and served by NSD: secure.test (with an insecure delegation to
+    /// child.secure.test), expired.test, missingkey.test (its DS names a key of another signing)
+    /// and corrupted.test (a corrupted signature over the MX set); and the DS records to trust.
+    struct SignedZones {
+        let nsd: NSDServer
+        let trustedDS: [String]
+        let domains = ["secure.test", "child.secure.test", "expired.test", "missingkey.test", "corrupted.test"]
+    }
+
+    static func signedZones(in directory: URL) async throws -> SignedZones {
+        let (secure, secureDS) = try await Self.sign(
+            "secure.test", Self.zone("secure.test", extra: "child IN NS ns.child.secure.test.\nns.child IN A 127.0.0.1"), in: directory)
+        let (expired, expiredDS) = try await Self.sign(
+            "expired.test", Self.zone("expired.test"), in: directory, extra: ["-i", "20190101000000", "-e", "20200101000000"])
+        let (missingKey, _) = try await Self.sign("missingkey.test", Self.zone("missingkey.test"), in: directory)
+        let (_, otherDS) = try await Self.sign("missingkey.test", Self.zone("missingkey.test"), in: directory.appendingPathComponent("other", isDirectory: true).creating())
+        let (corrupted, corruptedDS) = try await Self.sign("corrupted.test", Self.zone("corrupted.test"), in: directory)
+        try Self.corruptMXSignature(in: corrupted)
+        let nsd = NSDServer(zones: [
+            .file("secure.test", secure), .file("expired.test", expired), .file("missingkey.test", missingKey),
+            .file("corrupted.test", corrupted), .text("child.secure.test", Self.zone("child.secure.test")),
+        ])
+        try await nsd.start()
+        return SignedZones(nsd: nsd, trustedDS: [secureDS, expiredDS, otherDS.replacingOccurrences(of: "\n", with: " "), corruptedDS])
+    }
+
+    static func verdicts(_ reports: [DomainReport]) -> [String: String] {
+        var verdicts: [String: String] = [:]
+        for report in reports {
+            let finding = report.findings.first { $0.id.rawValue.hasPrefix("dnssec.") && $0.subject.host == nil }
+            verdicts[report.domain.description] = "\(finding?.id.rawValue ?? "none") \(finding?.severity.rawValue ?? "")"
+        }
+        return verdicts
+    }
+
+    static let expectedVerdicts = [
+        "secure.test": "dnssec.secure pass",
+        // An insecure delegation is unsigned, not bogus.
+        "child.secure.test": "dnssec.unsigned warning",
+        "expired.test": "dnssec.bogus failure",
+        "missingkey.test": "dnssec.bogus failure",
+        "corrupted.test": "dnssec.bogus failure",
+    ]
+
     @Test func secureUnsignedAndBogusAreToldApart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-dnssec-audit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-
-        // secure.test delegates child.secure.test without a DS: an insecure delegation.
-        let (secure, secureDS) = try await Self.sign(
-            "secure.test", Self.zone("secure.test", extra: "child IN NS ns.child.secure.test.\nns.child IN A 127.0.0.1"), in: directory)
-        // Signatures that expired in 2020.
-        let (expired, expiredDS) = try await Self.sign(
-            "expired.test", Self.zone("expired.test"), in: directory, extra: ["-i", "20190101000000", "-e", "20200101000000"])
-        // A DS (trust anchor) naming a key the zone does not publish: that of another signing.
-        let (missingKey, _) = try await Self.sign("missingkey.test", Self.zone("missingkey.test"), in: directory)
-        let (_, otherDS) = try await Self.sign("missingkey.test", Self.zone("missingkey.test"), in: directory.appendingPathComponent("other", isDirectory: true).creating())
-        // A corrupted signature over the MX set.
-        let (corrupted, corruptedDS) = try await Self.sign("corrupted.test", Self.zone("corrupted.test"), in: directory)
-        try Self.corruptMXSignature(in: corrupted)
-
-        let child = Self.zone("child.secure.test")
-        let nsd = NSDServer(zones: [
-            .file("secure.test", secure), .file("expired.test", expired), .file("missingkey.test", missingKey),
-            .file("corrupted.test", corrupted), .text("child.secure.test", child),
-        ])
-        try await nsd.start()
-        defer { nsd.stop() }
-        let port = try nsd.requirePort()
-        let unbound = UnboundServer(
-            stubZones: ["secure.test": port, "child.secure.test": port, "expired.test": port, "missingkey.test": port, "corrupted.test": port],
-            trustAnchors: [secureDS, expiredDS, otherDS.replacingOccurrences(of: "\n", with: " "), corruptedDS])
+        let zones = try await Self.signedZones(in: directory)
+        defer { zones.nsd.stop() }
+        let port = try zones.nsd.requirePort()
+        let unbound = UnboundServer(stubZones: Dictionary(uniqueKeysWithValues: zones.domains.map { ($0, port) }), trustAnchors: zones.trustedDS)
         try await unbound.start()
         defer { unbound.stop() }
 
@@ -76,26 +99,47 @@ import Testing
         options.checks = [.mx, .dnssec]
         options.trustResolverAD = true
         options.allowPrivateAddresses = true
-        let domains = ["secure.test", "child.secure.test", "expired.test", "missingkey.test", "corrupted.test"]
-        let reports = await Auditor(resolver: resolver, options: options).audit(try domains.map { try DomainName(parsing: $0) })
-        func verdict(_ domain: String) -> String {
-            let finding = reports.first { $0.domain.description == domain }?.findings.first {
-                $0.id.rawValue.hasPrefix("dnssec.") && $0.subject.host == nil
-            }
-            return "\(finding?.id.rawValue ?? "none") \(finding?.severity.rawValue ?? "")"
-        }
-        let log = unbound.log.suffix(3000)
-        #expect(verdict("secure.test") == "dnssec.secure pass", "\(log)")
-        #expect(verdict("child.secure.test") == "dnssec.unsigned warning", "an insecure delegation is unsigned, not bogus")
-        #expect(verdict("expired.test") == "dnssec.bogus failure", "\(log)")
-        #expect(verdict("missingkey.test") == "dnssec.bogus failure")
-        #expect(verdict("corrupted.test") == "dnssec.bogus failure")
+        let reports = await Auditor(resolver: resolver, options: options).audit(try zones.domains.map { try DomainName(parsing: $0) })
+        #expect(Self.verdicts(reports) == Self.expectedVerdicts, "\(unbound.log.suffix(3000))")
         // The MX answer of a bogus domain still shows its records, read with checking disabled.
         let corruptedReport = reports.first { $0.domain.description == "corrupted.test" }
         #expect(corruptedReport?.findings.contains { $0.id.rawValue == "mx.present" } == true)
         // The MX host of the secure domain lives in the same signed zone.
         let host = reports.first { $0.domain.description == "secure.test" }?.findings.first { $0.id.rawValue.hasPrefix("dnssec.") && $0.subject.host != nil }
         #expect(host?.id.rawValue == "dnssec.secure")
+    }
+
+    /// The same zones, validated by mailaudit itself from a trust-anchor file, asking NSD directly.
+    @Test func validatesFromATrustAnchorFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-dnssec-anchor-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let zones = try await Self.signedZones(in: directory)
+        defer { zones.nsd.stop() }
+        let anchorFile = directory.appendingPathComponent("anchors.ds")
+        try ("; test anchors\n" + zones.trustedDS.joined(separator: "\n") + "\n").write(to: anchorFile, atomically: true, encoding: .utf8)
+
+        let resolver = DNSClient.make(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try zones.nsd.requirePort()))], dnssec: .validate)
+        var options = AuditOptions()
+        options.checks = [.mx, .dnssec]
+        options.trustAnchors = try TrustAnchors(contentsOf: anchorFile.path)
+        options.allowPrivateAddresses = true
+        let reports = await Auditor(resolver: resolver, options: options).audit(try zones.domains.map { try DomainName(parsing: $0) })
+        #expect(Self.verdicts(reports) == Self.expectedVerdicts)
+        func evidence(_ domain: String) -> String {
+            reports.first { $0.domain.description == domain }?.findings.first { $0.id.rawValue.hasPrefix("dnssec.") }?.evidence.joined(separator: "\n") ?? ""
+        }
+        // The reasons name what failed, and the evidence says how DNSSEC was judged.
+        #expect(evidence("expired.test").contains("expired"), "\(evidence("expired.test"))")
+        #expect(evidence("missingkey.test").contains("matches"), "\(evidence("missingkey.test"))")
+        #expect(evidence("corrupted.test").contains("MX"), "\(evidence("corrupted.test"))")
+        #expect(evidence("child.secure.test").contains("insecure delegation"), "\(evidence("child.secure.test"))")
+        #expect(evidence("secure.test").contains("validated by mailaudit from the trust anchor \(anchorFile.path)"))
+        // A zone below no anchor cannot be judged: "could not check", never "unsigned".
+        var outside = options
+        outside.trustAnchors = try TrustAnchors(text: zones.trustedDS[0], source: "secure.test only")
+        let other = await Auditor(resolver: resolver, options: outside).audit(try DomainName(parsing: "expired.test"))
+        #expect(Self.verdicts([other])["expired.test"] == "dnssec.lookup-failed inconclusive")
     }
 
     @Test func withoutATrustedResolverNothingIsClaimed() async throws {

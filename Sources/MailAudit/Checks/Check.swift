@@ -1,6 +1,7 @@
 public import Foundation
 public import MailAuditCore
 public import MailAuditSMTP
+import MailAuditDNS
 import Synchronization
 
 /// One area of the audit: a small type that reads what it needs from the ``AuditContext`` and
@@ -23,7 +24,7 @@ public protocol Check: Sendable {
 
 /// What the checks of one domain share: the resolver, the options, the clock, the deadline and
 /// the trust store, and the results more than one check reads (MX routing, reverse DNS of the
-/// mail hosts, the SPF tree, the DKIM result, the probe results). Each shared result is looked
+/// mail hosts, the SPF tree, the DKIM and DMARC results, the probe results). Each shared result is looked
 /// up once, when a check first asks for it; a check never reads another check's internals.
 public final class AuditContext: Sendable {
     public let domain: DomainName
@@ -32,19 +33,22 @@ public final class AuditContext: Sendable {
     /// The instant certificates are judged at.
     public let now: Date
     let prober: ProbeRunner?
+    let validator: DNSSECValidator?
 
     private let routingResult: Shared<MailRouting>
     private let exists: Shared<Bool>
     private let hostReverse: Shared<[ReverseDNSResult]>
     private let spf: Shared<SPFNode>
     private let dkimResult: Shared<DKIMResult?>
+    private let dmarcResult: Shared<DMARCResult?>
     private let probed: Shared<[(ProbeTarget, ProbeResult)]>
 
-    init(domain: DomainName, resolver: any Resolver, options: AuditOptions, prober: ProbeRunner?) {
+    init(domain: DomainName, resolver: any Resolver, options: AuditOptions, prober: ProbeRunner?, validator: DNSSECValidator? = nil) {
         self.domain = domain
         self.resolver = resolver
         self.options = options
         self.prober = prober
+        self.validator = validator
         now = options.probe?.verificationTime ?? options.now ?? Date()
         routingResult = Shared { await MailRoutingLookup(resolver: resolver).run(for: domain) }
         // NXDOMAIN for the MX question means nothing exists at or below the name (RFC 8020).
@@ -55,6 +59,10 @@ public final class AuditContext: Sendable {
         dkimResult = Shared {
             guard await existence.value() else { return nil }
             return await DKIMLookup(resolver: resolver, selectors: selectors).run(for: domain)
+        }
+        dmarcResult = Shared {
+            guard await existence.value() else { return nil }
+            return await DMARCLookup(resolver: resolver).run(for: domain)
         }
         let routing = routingResult
         hostReverse = Shared {
@@ -81,8 +89,26 @@ public final class AuditContext: Sendable {
     public func mailHostReverseDNS() async -> [ReverseDNSResult] { await hostReverse.value() }
     /// The SPF record and every record it includes.
     public func spfTree() async -> SPFNode { await spf.value() }
+    /// How DNSSEC is judged in this run, for evidence; nil when it is not.
+    public var dnssecMethod: String? {
+        if options.trustResolverAD { return "DNSSEC status: the AD bit of the resolver, trusted as validating (--trust-resolver-ad)" }
+        return validator.map { "DNSSEC status: validated by mailaudit from the trust anchor \($0.anchors.source)" }
+    }
+
+    /// The answer with its DNSSEC status as this run judges it (the resolver's AD bit, or
+    /// mailaudit's own validation), and the validation steps as evidence.
+    public func judged(_ answer: DNSAnswer) async -> (answer: DNSAnswer, trail: [String]) {
+        guard !options.trustResolverAD, let validator else { return (answer, []) }
+        var judged = answer
+        let validation = await validator.validate(answer)
+        judged.dnssec = validation.status
+        return (judged, validation.trail)
+    }
+
     /// The DKIM selectors found; nil when the domain does not exist.
     public func dkim() async -> DKIMResult? { await dkimResult.value() }
+    /// The DMARC tree walk and report destinations; nil when the domain does not exist.
+    public func dmarc() async -> DMARCResult? { await dmarcResult.value() }
     /// Each probed MX address and its result (empty without the probe).
     public func probeResults() async -> [(ProbeTarget, ProbeResult)] { await probed.value() }
 }

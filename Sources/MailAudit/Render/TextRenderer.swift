@@ -15,9 +15,9 @@ public struct TextRenderer: Sendable {
     static let areaTitles: [String: String] = [
         "mx": "MX", "rdns": "Reverse DNS", "audit": "Audit", "spf": "SPF", "dmarc": "DMARC", "dkim": "DKIM",
         "smtp": "SMTP and TLS", "dnssec": "DNSSEC", "dane": "DANE", "mta-sts": "MTA-STS", "tls-rpt": "TLS-RPT",
-        "dnsbl": "DNS blocklists",
+        "bimi": "BIMI", "dnsbl": "DNS blocklists",
     ]
-    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "dnssec", "dane", "mta-sts", "tls-rpt", "dnsbl", "audit"]
+    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "dnssec", "dane", "mta-sts", "tls-rpt", "bimi", "dnsbl", "audit"]
 
     public func render(_ report: AuditReport) -> String {
         var out = ""

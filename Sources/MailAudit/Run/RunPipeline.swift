@@ -71,9 +71,10 @@ public struct RunPipeline: Sendable {
         try await store.migrate()
         let nameservers = config.defaults.resolvers.isEmpty ? try ResolvConf.load().nameservers : config.defaults.resolvers
         let system = config.defaults.resolvers.isEmpty ? try? ResolvConf.load() : nil
+        let options = auditOptions()
         let resolver = DNSClient.make(
             nameservers: nameservers, timeout: config.defaults.dnsTimeout ?? system?.timeout ?? .seconds(2),
-            attempts: config.defaults.dnsAttempts ?? system?.attempts ?? 3)
+            attempts: config.defaults.dnsAttempts ?? system?.attempts ?? 3, dnssec: options.trustAnchors == nil ? .off : .validate)
         var scheduled = ScheduledRun(
             domains: config.domains.map { entry in
                 RunDomain(
@@ -82,7 +83,7 @@ public struct RunPipeline: Sendable {
                                            sendingAddresses: entry.ips.isEmpty ? nil : entry.ips, checks: entry.checks),
                     expectations: DomainExpectations(mx: entry.expectMX?.map(\.description), dmarcPolicy: entry.expectDMARC?.rawValue))
             },
-            options: auditOptions(), resolver: resolver, resolverNames: nameservers.map(\.description), store: store,
+            options: options, resolver: resolver, resolverNames: nameservers.map(\.description), store: store,
             lockMode: lockMode, subjectPrefix: config.report.subjectPrefix)
         scheduled.recordsHistory = dryRunPath == nil
         let report = try await scheduled.run()
@@ -128,6 +129,8 @@ public struct RunPipeline: Sendable {
         options.dnsblZones = defaults.dnsblZones
         options.deadline = defaults.deadline
         options.now = nil
+        // DNSSEC is validated from the root key of dns-root-data, when it is installed.
+        options.trustAnchors = try? TrustAnchors(contentsOf: TrustAnchors.debianRootKey)
         if defaults.checks.contains(.probe) || configuration.domains.contains(where: { $0.checks?.contains(.probe) == true }) {
             let ehlo = defaults.ehloName?.description ?? EHLOName.local
             var probe = ProbeOptions(ehloName: ehlo)

@@ -47,8 +47,8 @@ import Testing
         // the DMARC tree walk (_dmarc.example.test, _dmarc.test); DKIM discovery stops at
         // _domainkey.example.test (NXDOMAIN, RFC 8020) after two confirming selectors; TLSA for
         // each MX host (DANE, shared with TLS-RPT's "is DANE deployed?"); _mta-sts TXT and the
-        // policy host's A and AAAA (MTA-STS); _smtp._tls TXT (TLS-RPT).
-        let expectedQuestions = 2 + 4 + 3 + 2 + 3 + 2 + 3 + 1
+        // policy host's A and AAAA (MTA-STS); _smtp._tls TXT (TLS-RPT); default._bimi TXT (BIMI).
+        let expectedQuestions = 2 + 4 + 3 + 2 + 3 + 2 + 3 + 1 + 1
         #expect(resolver.questionsAsked.count == expectedQuestions)
     }
 

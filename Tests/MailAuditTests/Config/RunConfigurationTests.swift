@@ -307,7 +307,7 @@ struct RunConfigurationTests {
             problems: [Expected(7, "", .syntax, "not valid TOML")]),
         Bad(reason: "bad check name", toml: base + "\n[defaults]\nchecks = [\"mx\", \"ipv9\", \"spff\"]",
             problems: [
-                Expected(8, "defaults.checks[1]", .badValue, "\"ipv9\" is not a check; the checks are mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl"),
+                Expected(8, "defaults.checks[1]", .badValue, "\"ipv9\" is not a check; the checks are mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl, bimi"),
                 Expected(8, "defaults.checks[2]", .badValue, "did you mean \"spf\"?"),
             ]),
         Bad(reason: "no checks", toml: base + "\nchecks = []",

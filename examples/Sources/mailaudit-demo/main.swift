@@ -80,6 +80,7 @@ do {
     let spf = try await runProcess(mailaudit, ["spf", "good.example.test", "--ip", "127.0.10.50", "--resolver", resolver])
     FileHandle.standardOutput.write(Data(spf.stdout.utf8))
 
+    try await transportDemo(mailaudit: mailaudit, probing: lab != nil, ca: lab?.1)
     try await relayDemo(mailaudit: mailaudit, resolver: resolver)
     try await explainDemo(mailaudit: mailaudit)
     try await scheduledDemo(mailaudit: mailaudit, zones: zones)

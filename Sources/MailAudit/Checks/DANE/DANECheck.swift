@@ -23,13 +23,13 @@ struct DANECheck: Check {
         }
         let probed = await context.probeResults()
         var findings: [Finding] = []
-        for (host, answer) in published {
+        let judged = await published.mapConcurrently { await context.judged($0.1) }
+        for ((host, _), (answer, trail)) in zip(published, judged) {
             findings += DANERules.findings(
                 host: host, answer: answer, probes: probed.filter { $0.0.hostNames.contains(host) }.map(\.1),
                 probeRan: context.options.probe != nil && context.options.checks.contains(.probe),
-                dnssecSource: context.options.trustResolverAD
-                    ? "DNSSEC status: the AD bit of the resolver, trusted as validating (--trust-resolver-ad)"
-                    : "DNSSEC status: not validated (give --trust-resolver-ad with a validating resolver)")
+                dnssecSource: [context.dnssecMethod ?? "DNSSEC status: not validated (no trust anchor, and no validating resolver named)"]
+                    + trail)
         }
         return findings
     }

@@ -4,9 +4,9 @@ import MailAuditTLS
 
 /// DANE verdicts for one MX host: pure functions of its TLSA answer and its probes.
 enum DANERules {
-    static func findings(host: DomainName, answer: DNSAnswer, probes: [ProbeResult], probeRan: Bool, dnssecSource: String) -> [Finding] {
+    static func findings(host: DomainName, answer: DNSAnswer, probes: [ProbeResult], probeRan: Bool, dnssecSource: [String]) -> [Finding] {
         let subject = FindingSubject(host: host.description)
-        let evidence = answer.evidence + [dnssecSource]
+        let evidence = answer.evidence + dnssecSource
         if answer.outcome.isInconclusive {
             return [Finding(
                 "dane.lookup-failed", .inconclusive, subject: subject,
@@ -31,7 +31,7 @@ enum DANERules {
             return [Finding(
                 "dane.not-validated", .inconclusive, subject: subject,
                 message: "\(host) publishes TLSA records, but their DNSSEC status was not validated, so DANE was not checked",
-                evidence: evidence, remedy: "Run again with --trust-resolver-ad and a validating resolver (--resolver).",
+                evidence: evidence, remedy: "Run again with a trust anchor (--trust-anchor, or Debian's dns-root-data), or with --trust-resolver-ad and a validating resolver (--resolver).",
                 reference: "RFC 7672 §2.2")]
         case .secure:
             break

@@ -7,9 +7,9 @@ struct DMARCCheck: Check {
 
     func findings(in context: AuditContext) async -> [Finding] {
         guard await context.domainExists() else { return [] }
-        async let dmarc = DMARCLookup(resolver: context.resolver).run(for: context.domain)
+        async let dmarc = context.dmarc()
         let spf = await context.spfTree()
-        guard let dkim = await context.dkim() else { return [] }
-        return await dmarc.findings(context: DMARCContext(spf: spf, dkim: dkim))
+        guard let dkim = await context.dkim(), let result = await dmarc else { return [] }
+        return result.findings(context: DMARCContext(spf: spf, dkim: dkim))
     }
 }

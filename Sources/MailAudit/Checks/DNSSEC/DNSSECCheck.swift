@@ -1,38 +1,39 @@
 import MailAuditCore
 
 /// Whether the domain's answers and those of each MX host's zone are DNSSEC-secure, unsigned
-/// or bogus, as a resolver the user names as validating says (`--trust-resolver-ad`).
+/// or bogus: validated here from a trust anchor, or as a resolver the user names as validating
+/// says (`--trust-resolver-ad`).
 struct DNSSECCheck: Check {
     var selection: AuditCheck? { .dnssec }
 
     func findings(in context: AuditContext) async -> [Finding] {
-        guard context.options.trustResolverAD else {
+        guard let method = context.dnssecMethod else {
             return [Finding(
                 "dnssec.not-validated", .info, subject: .domain(context.domain),
-                message: "DNSSEC was not checked: no resolver was named as validating",
-                remedy: "Run with --resolver naming a validating resolver (Unbound, BIND, Knot Resolver) and --trust-resolver-ad.",
+                message: "DNSSEC was not checked: there is no trust anchor, and no resolver was named as validating",
+                remedy: "Install the root trust anchor (Debian: dns-root-data) or give --trust-anchor FILE; or name a "
+                    + "validating resolver with --resolver and --trust-resolver-ad.",
                 reference: "RFC 4035 §4.9.3")]
         }
         let routing = await context.routing()
-        var findings = [DNSSECRules.finding(for: context.domain, answer: routing.mxAnswer, isMailHost: false)]
+        var targets: [(DomainName, DNSAnswer, Bool)] = [(context.domain, routing.mxAnswer, false)]
         var seen: Set<DomainName> = []
         for host in routing.hosts where !host.name.labels.isEmpty && seen.insert(host.name).inserted {
-            if let answer = host.ipv4 ?? host.ipv6 {
-                findings.append(DNSSECRules.finding(for: host.name, answer: answer, isMailHost: true))
-            }
+            if let answer = host.ipv4 ?? host.ipv6 { targets.append((host.name, answer, true)) }
         }
-        return findings
+        return await targets.mapConcurrently { name, answer, isMailHost in
+            let (judged, trail) = await context.judged(answer)
+            return DNSSECRules.finding(for: name, answer: judged, isMailHost: isMailHost, evidence: [method] + trail)
+        }
     }
 }
 
 /// The DNSSEC verdict on one answer: pure.
 enum DNSSECRules {
-    static let source = "DNSSEC status: the AD bit of the resolver, trusted as validating (--trust-resolver-ad)"
-
-    static func finding(for name: DomainName, answer: DNSAnswer, isMailHost: Bool) -> Finding {
+    static func finding(for name: DomainName, answer: DNSAnswer, isMailHost: Bool, evidence method: [String]) -> Finding {
         let subject = isMailHost ? FindingSubject(host: name.description) : .domain(name)
         let what = isMailHost ? "the MX host \(name)" : "\(name)"
-        let evidence = answer.evidence + [source]
+        let evidence = answer.evidence + method
         switch answer.dnssec {
         case .secure:
             return Finding("dnssec.secure", .pass, subject: subject,
@@ -56,7 +57,8 @@ enum DNSSECRules {
         case .indeterminate:
             return Finding(
                 "dnssec.lookup-failed", .inconclusive, subject: subject,
-                message: "could not tell whether the answers for \(what) are DNSSEC-secure (\(answer.outcome.summary))",
+                message: "could not tell whether the answers for \(what) are DNSSEC-secure ("
+                    + (answer.outcome.isInconclusive ? answer.outcome.summary : "the chain of trust could not be followed") + ")",
                 evidence: evidence, remedy: "Run the audit again; if it persists, check the name servers of \(name).",
                 reference: "RFC 4035 §4.3")
         }
