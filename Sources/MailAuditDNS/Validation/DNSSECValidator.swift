@@ -196,7 +196,12 @@ public final class DNSSECValidator: Sendable {
             if case .failure(let failure) = LDNSDNSSEC.verify(records, signatures: ds.signatures, keys: parentKeys, at: time) {
                 return parent.replacing(.bogus("the DS of \(zone.fqdn) at \(signer.fqdn): \(failure.reason)"))
             }
-            return await keySet(of: zone, matching: records, what: "its DS at \(signer.fqdn)", above: parent)
+            let usable = records.filter { if case .ds(let ds) = $0.data { LDNSDNSSEC.canUse(ds) } else { false } }
+            guard !usable.isEmpty else {
+                // RFC 4035 §5.2: a zone signed only with what the validator cannot check is treated as unsigned.
+                return ZoneTrust(.insecure, parent.steps + ["the DS records of \(zone.fqdn) use only algorithms or digests this validator does not support"])
+            }
+            return await keySet(of: zone, matching: usable, what: "its DS at \(signer.fqdn)", above: parent)
         case .noData, .nxDomain:
             guard let parent = ds.authority.first(where: { $0.type == .soa })?.name, zone.isSubdomain(of: parent), parent != zone else {
                 // The server answered from the child zone: it does not serve the parent.

@@ -50,6 +50,12 @@ enum LDNSDNSSEC {
         }
     }
 
+    /// Whether this validator can use a DS record: its key algorithm is one ldns verifies, and
+    /// its digest is SHA-1, SHA-256 or SHA-384 (RFC 4034 §5.1, RFC 4509, RFC 6605).
+    static func canUse(_ ds: DelegationSigner) -> Bool {
+        [1, 2, 4].contains(ds.digestType) && ldns_key_algo_supported(Int32(ds.algorithm)) != 0
+    }
+
     /// Whether the NSEC3 records prove the answer to `question` (RFC 5155 §8).
     static func nsec3Proves(_ question: DNSQuestion, nxDomain: Bool, nsec3: [DNSRecord], signatures: [DNSRecord]) -> Bool {
         guard let records = LDNSRecordList(nsec3), records.count > 0, let sigs = LDNSRecordList(signatures) else { return false }

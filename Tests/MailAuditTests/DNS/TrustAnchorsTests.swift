@@ -59,3 +59,13 @@ import Testing
         #expect(DNSSECValidator.nsecProves(late, nxDomain: true, [apex, afterMX]))
     }
 }
+
+@Suite struct DNSSECAlgorithmSupportTests {
+    @Test func dsRecordsWithUnknownAlgorithmsOrDigestsAreNotUsable() {
+        let digest = [UInt8](repeating: 0xAB, count: 32)
+        #expect(LDNSDNSSEC.canUse(DelegationSigner(keyTag: 1, algorithm: 13, digestType: 2, digest: digest)))
+        #expect(LDNSDNSSEC.canUse(DelegationSigner(keyTag: 1, algorithm: 8, digestType: 1, digest: digest)))
+        #expect(!LDNSDNSSEC.canUse(DelegationSigner(keyTag: 1, algorithm: 13, digestType: 3, digest: digest)), "GOST")
+        #expect(!LDNSDNSSEC.canUse(DelegationSigner(keyTag: 1, algorithm: 200, digestType: 2, digest: digest)), "unassigned algorithm")
+    }
+}
