@@ -15,6 +15,16 @@ extension String {
         return out
     }
 
+    /// Like ``terminalSafe``, but keeps line breaks: for a multi-line message such as a usage
+    /// error, whose lines are shown as lines and each made safe.
+    public var terminalSafeLines: String {
+        split(separator: "\n", omittingEmptySubsequences: false).map { String($0).terminalSafe }.joined(separator: "\n")
+    }
+
+    /// The scalars ``terminalSafe`` escapes: C0 controls, DEL, C1 controls (U+009B is a one-byte
+    /// CSI to some terminals) and the bidirectional embeddings, overrides and isolates.
+    public static func isTerminalUnsafe(_ scalar: Unicode.Scalar) -> Bool { isUnsafe(scalar) }
+
     private static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F: true

@@ -64,7 +64,7 @@ struct DKIMCommand: AsyncParsableCommand {
             result = checked
             findings = checked.findings + [match].compactMap { $0 }
             if match?.id == "dkim.private-key-unreadable" {
-                FileHandle.standardError.write(Data("mailaudit: \(match?.message ?? "cannot read the private key")\n".utf8))
+                FileHandle.standardError.write(Data("mailaudit: \((match?.message ?? "cannot read the private key").terminalSafe)\n".utf8))
                 throw ExitCode(2)
             }
         } else {

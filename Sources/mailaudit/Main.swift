@@ -19,7 +19,8 @@ enum Main {
                 MailAuditCommand.exit(withError: error)
             }
             let message = MailAuditCommand.fullMessage(for: error)
-            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            // Usage errors quote the arguments, which may hold anything: each line is made safe.
+            if !message.isEmpty { FileHandle.standardError.write(Data((message.terminalSafeLines + "\n").utf8)) }
             exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

@@ -53,12 +53,12 @@ struct SPFCommand: AsyncParsableCommand {
         case .json:
             print(SPFEvaluationJSON.render(evaluation, ip: address, sender: senderAddress, helo: helo, dns: statistics))
         case .text:
-            print("check_host(\(address), \(name), \(senderAddress)) = \(evaluation.result)")
-            if let problem = evaluation.problem { print("because: \(problem)") }
-            if let explanation = evaluation.explanation { print("explanation: \(explanation)") }
+            print("check_host(\(address), \(name), \(senderAddress)) = \(evaluation.result)".terminalSafe)
+            if let problem = evaluation.problem { print("because: \(problem)".terminalSafe) }
+            if let explanation = evaluation.explanation { print("explanation: \(explanation)".terminalSafe) }
             print(verbose ? "every step:" : "the terms that decided:")
             for step in verbose ? evaluation.trace : evaluation.decidingSteps {
-                print(String(repeating: "  ", count: step.depth + 1) + step.description)
+                print(String(repeating: "  ", count: step.depth + 1) + step.description.terminalSafe)
             }
             print("\(evaluation.lookupTerms) lookup terms, \(evaluation.voidLookups) void lookups · \(statistics.queriesSent) DNS queries")
         }

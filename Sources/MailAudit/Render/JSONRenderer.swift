@@ -98,6 +98,27 @@ public enum JSONRenderer {
         encoder.outputFormatting = oneLine ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return escapingInvisibles(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSONEncoder writes C0 controls as `\u00XX` but DEL, the C1 controls (U+009B is a one-byte
+    /// CSI to some terminals) and bidirectional overrides as they are; those become `\uXXXX`
+    /// too, so `cat report.json` cannot drive a terminal. Such scalars occur only inside strings,
+    /// where the escape means the same scalar (RFC 8259 §7).
+    static func escapingInvisibles(_ json: String) -> String {
+        // C0 controls left in the output are the encoder's own line breaks: skip them.
+        let unsafe = { (scalar: Unicode.Scalar) in scalar.value >= 0x7F && String.isTerminalUnsafe(scalar) }
+        guard json.unicodeScalars.contains(where: unsafe) else { return json }
+        var out = ""
+        out.reserveCapacity(json.utf8.count)
+        for scalar in json.unicodeScalars {
+            if unsafe(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
