@@ -8,6 +8,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/bn.h>
 
 // Function-like macros do not import into Swift: each one used from Swift gets a prefixed
 // static inline wrapper here (see C-LIBRARIES.md).

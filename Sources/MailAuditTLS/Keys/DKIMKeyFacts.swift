@@ -30,13 +30,17 @@ public struct DKIMKeyFacts: Hashable, Sendable {
     public var encoding: Encoding
     /// The DER SubjectPublicKeyInfo of the key, the canonical form two keys are compared in.
     public var subjectPublicKeyInfo: [UInt8]
+    /// The public exponent `e` of an RSA key; nil for other keys.
+    public var rsaExponent: RSAPublicExponent?
 
-    public init(algorithm: Algorithm, typeName: String, bits: Int, encoding: Encoding, subjectPublicKeyInfo: [UInt8]) {
+    public init(algorithm: Algorithm, typeName: String, bits: Int, encoding: Encoding, subjectPublicKeyInfo: [UInt8],
+                rsaExponent: RSAPublicExponent? = nil) {
         self.algorithm = algorithm
         self.typeName = typeName
         self.bits = bits
         self.encoding = encoding
         self.subjectPublicKeyInfo = subjectPublicKeyInfo
+        self.rsaExponent = rsaExponent
     }
 
     /// True when both describe the same public key: their SubjectPublicKeyInfo DER is equal.
@@ -61,8 +65,30 @@ public struct DKIMKeyFacts: Hashable, Sendable {
         }
         // OpenSSL reports 253 bits for Ed25519 (the group order); the key is 256 bits long.
         self.init(algorithm: algorithm, typeName: key.typeName, bits: algorithm == .ed25519 ? 256 : key.bits,
-                  encoding: encoding, subjectPublicKeyInfo: key.subjectPublicKeyInfoDER)
+                  encoding: encoding, subjectPublicKeyInfo: key.subjectPublicKeyInfoDER, rsaExponent: key.rsaExponent)
     }
+}
+
+/// The public exponent `e` of an RSA key, as far as a verifier cares about it.
+public struct RSAPublicExponent: Hashable, Sendable, CustomStringConvertible {
+    /// Its length in bits.
+    public var bits: Int
+    /// Its value, when it fits in 64 bits.
+    public var value: UInt64?
+    public var isOdd: Bool
+
+    public init(bits: Int, value: UInt64?, isOdd: Bool) {
+        self.bits = bits
+        self.value = value
+        self.isOdd = isOdd
+    }
+
+    public init(_ value: UInt64) {
+        self.init(bits: UInt64.bitWidth - value.leadingZeroBitCount, value: value, isOdd: value % 2 == 1)
+    }
+
+    /// "65537", or "a 96-bit number".
+    public var description: String { value.map(String.init) ?? "a \(bits)-bit number" }
 }
 
 /// Why key bytes or a key file could not be used. Messages never contain key material.
@@ -75,6 +101,8 @@ public enum DKIMKeyError: Error, Hashable, Sendable, CustomStringConvertible {
     case wrongAlgorithm(expected: String, found: String)
     /// An Ed25519 key that is not 32 bytes.
     case badEd25519Length(Int)
+    /// More bytes than any RSA key a verifier can use; not decoded, so decoding stays bounded.
+    case oversized(byteCount: Int)
     /// The key file cannot be opened.
     case unreadableFile(String, reason: String)
     /// The file holds no private key OpenSSL can read without a passphrase.
@@ -87,6 +115,8 @@ public enum DKIMKeyError: Error, Hashable, Sendable, CustomStringConvertible {
             "the \(count) bytes of the key are neither a SubjectPublicKeyInfo nor a PKCS#1 RSAPublicKey"
         case .wrongAlgorithm(let expected, let found): "the record says \(expected), but the key is \(found)"
         case .badEd25519Length(let count): "an Ed25519 key is 32 bytes; this one is \(count)"
+        case .oversized(let count):
+            "the key is \(count) bytes, over \(count / 1000 * 8)000 bits: far beyond the \(DKIMPublicKey.maximumRSABits) bits OpenSSL verifies with"
         case .unreadableFile(let path, let reason): "cannot open \(path): \(reason)"
         case .notAPrivateKey(let path, let reason):
             "\(path) holds no unencrypted PEM private key OpenSSL can read (\(reason))"
@@ -96,6 +126,13 @@ public enum DKIMKeyError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// Decodes the public key of a DKIM key record with OpenSSL.
 public enum DKIMPublicKey {
+    /// The longest RSA modulus OpenSSL does public-key operations with
+    /// (`OPENSSL_RSA_MAX_MODULUS_BITS`): a longer key makes every verification fail.
+    public static let maximumRSABits = 16_384
+    /// Key bytes beyond this are not handed to OpenSSL at all: 8 KiB of DER is a modulus of
+    /// some 65,000 bits, four times the longest usable key. DNS bounds a record to 64 KiB anyway.
+    public static let maximumRSAKeyBytes = 8_192
+
     /// Decodes `p=` bytes (already base64-decoded) for the key type `k=`.
     ///
     /// For `rsa`, a DER SubjectPublicKeyInfo is tried first, as `openssl pkey -pubout` writes it
@@ -110,10 +147,11 @@ public enum DKIMPublicKey {
     /// ```
     ///
     /// - Throws: ``DKIMKeyError`` for an unknown key type, bytes that are not a key of that
-    ///   type, or an Ed25519 key that is not 32 bytes.
+    ///   type, an Ed25519 key that is not 32 bytes, or RSA bytes over ``maximumRSAKeyBytes``.
     public static func decode(keyType: String, bytes: [UInt8]) throws(DKIMKeyError) -> DKIMKeyFacts {
         switch keyType.lowercased() {
         case "rsa":
+            guard bytes.count <= maximumRSAKeyBytes else { throw .oversized(byteCount: bytes.count) }
             let facts: DKIMKeyFacts
             if let key = EVPKeyOwner.subjectPublicKeyInfo(bytes) {
                 facts = DKIMKeyFacts(key, encoding: .subjectPublicKeyInfo)

@@ -71,6 +71,21 @@ final class EVPKeyOwner {
     /// The key size in bits: the modulus for RSA, 253 for Ed25519.
     var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
 
+    /// The public exponent of an RSA key; nil for other keys.
+    var rsaExponent: RSAPublicExponent? {
+        guard baseID == EVP_PKEY_RSA else { return nil }
+        var exponent: OpaquePointer?
+        // EVP_PKEY_get_bn_param allocates a new BIGNUM that the caller frees (BN_free below).
+        guard EVP_PKEY_get_bn_param(pointer, "e", &exponent) == 1, let exponent else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { BN_free(exponent) }
+        let bits = Int(BN_num_bits(exponent))
+        // BN_get_word gives all ones when the value does not fit in 64 bits; bits says so first.
+        return RSAPublicExponent(bits: bits, value: bits <= 64 ? UInt64(BN_get_word(exponent)) : nil, isOdd: BN_is_odd(exponent) == 1)
+    }
+
     /// OpenSSL's short name of the key type, such as "RSA", "ED25519" or "EC".
     var typeName: String {
         // EVP_PKEY_get0_type_name returns a string owned by the key: borrowed, never freed.

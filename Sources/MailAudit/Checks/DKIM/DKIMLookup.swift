@@ -146,10 +146,11 @@ public struct DKIMSelectorResult: Hashable, Sendable {
     }
 
     /// The key OpenSSL decoded, when it is one a verifier can use for mail: not an RSA key under
-    /// 1024 bits (RFC 8301 §3.2), sha256 allowed (RFC 8301 §3.1), email among its services.
+    /// 1024 bits (RFC 8301 §3.2) or over OpenSSL's 16,384, nor with an unusable exponent
+    /// (``DKIMRules/isUsable(_:)``), sha256 allowed (RFC 8301 §3.1), email among its services.
     public var usableKey: DKIMKeyFacts? {
         guard case .key(let record, _, .decoded(let facts)) = content, record.allowsSHA256, record.allowsEmail,
-              facts.algorithm != .rsa || facts.bits >= DKIMRules.minimumRSABits
+              DKIMRules.isUsable(facts)
         else { return nil }
         return facts
     }

@@ -25,7 +25,39 @@ public enum DKIMRules {
         for selector in result.selectors {
             findings += selectorFindings(selector, explicit: result.explicit)
         }
+        if let none = noUsableKey(result) { findings.append(none) }
         return findings
+    }
+
+    /// The selectors the user named hold no key a verifier can use (missing, revoked, broken or
+    /// unusable), so the domain's mail cannot carry a DKIM signature that passes. A revoked old
+    /// selector on its own stays `dkim.key-revoked` (info); this is the domain-wide warning.
+    /// Nil under discovery, when a lookup failed, when nothing is published, or when a usable key exists.
+    static func noUsableKey(_ result: DKIMResult) -> Finding? {
+        // When nothing is published at any of them, dkim.selector-missing already says so.
+        guard result.explicit, result.isComplete, result.skipped == nil, result.selectors.contains(where: \.isFound),
+              result.usableKeys.isEmpty else { return nil }
+        let named = result.selectors.map(\.selector)
+        let which = named.count == 1 ? "the selector \(named[0]) of \(result.domain) holds" : "the selectors \(named.joined(separator: ", ")) of \(result.domain) hold"
+        return Finding(
+            "dkim.no-usable-key", .warning, subject: .domain(result.domain),
+            message: "\(which) no DKIM key verifiers can use, so \(result.domain) cannot sign mail with \(named.count == 1 ? "it" : "them"): signatures fail, or none are made",
+            evidence: result.selectors.map { "\($0.selector): \(state(of: $0))" },
+            remedy: "Generate a 2048-bit key (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048), publish its public half at <selector>._domainkey.\(result.domain) and sign with it.",
+            reference: "RFC 6376 §3.6.1, RFC 8301 §3.2")
+    }
+
+    private static func state(of selector: DKIMSelectorResult) -> String {
+        switch selector.content {
+        case .key(_, _, .revoked): "revoked (empty p=)"
+        case .key(_, _, .undecodable(let error)): "does not decode (\(error))"
+        case .key(_, _, .decoded(let facts)): "\(facts.summary), not usable"
+        case .notFound, .invalidSelector: "no key record"
+        case .invalid: "invalid record"
+        case .multiple: "several records"
+        case .cnameLoop: "CNAME loop"
+        case .lookupFailed(let outcome): outcome.summary
+        }
     }
 
     /// What was tried and what was found. Never "no DKIM": selectors cannot be listed from DNS.
@@ -124,6 +156,11 @@ public enum DKIMRules {
                 "dkim.key-revoked", .info, subject: subject,
                 message: "the DKIM key at \(subject)\(via) is revoked (empty p=): signatures with this selector fail",
                 evidence: [text], reference: "RFC 6376 §3.6.1"))
+        case .undecodable(.oversized(let count)):
+            findings.append(Finding(
+                "dkim.key-too-long", .failure, subject: subject,
+                message: "the DKIM key at \(subject)\(via) is an RSA key of \(count) bytes, far over \(DKIMPublicKey.maximumRSABits) bits: OpenSSL, which most verifiers use, refuses such keys, so every signature made with it fails",
+                evidence: [text], remedy: newKey, reference: "RFC 8301 §3.2"))
         case .undecodable(let error):
             if case .unknownKeyType(let type) = error {
                 findings.append(Finding(
@@ -143,7 +180,17 @@ public enum DKIMRules {
             }
         case .decoded(let facts):
             let described = "an \(facts.summary) key" + (facts.encoding == .pkcs1 ? " (a bare PKCS#1 RSAPublicKey)" : "")
-            if facts.algorithm == .rsa && facts.bits < minimumRSABits {
+            if facts.algorithm == .rsa && facts.bits > DKIMPublicKey.maximumRSABits {
+                findings.append(Finding(
+                    "dkim.key-too-long", .failure, subject: subject,
+                    message: "the DKIM key at \(subject)\(via) is \(described): OpenSSL, which most verifiers use, refuses RSA keys over \(DKIMPublicKey.maximumRSABits) bits, so every signature made with it fails",
+                    evidence: [text], remedy: newKey, reference: "RFC 8301 §3.2"))
+            } else if let exponent = facts.rsaExponent, let problem = exponentProblem(exponent, modulusBits: facts.bits) {
+                findings.append(Finding(
+                    "dkim.key-bad-exponent", .failure, subject: subject,
+                    message: "the DKIM key at \(subject)\(via) is \(described) with the public exponent e=\(exponent): \(problem)",
+                    evidence: [text], remedy: newKey, reference: "RFC 8017 §3.1"))
+            } else if facts.algorithm == .rsa && facts.bits < minimumRSABits {
                 findings.append(Finding(
                     "dkim.key-too-short", .failure, subject: subject,
                     message: "the DKIM key at \(subject)\(via) is \(described): verifiers must not accept RSA keys under \(minimumRSABits) bits, so its signatures count as invalid",
@@ -183,6 +230,30 @@ public enum DKIMRules {
                 evidence: [text], remedy: "Remove the s= tag, or set s=email.", reference: "RFC 6376 §3.6.1"))
         }
         return findings
+    }
+
+    /// Why verifiers cannot use an RSA key with this public exponent, or nil when they can.
+    /// RFC 8017 §3.1 asks for an odd e from 3 up; OpenSSL refuses an e over 64 bits with a
+    /// modulus over 3,072 bits (`OPENSSL_RSA_MAX_PUBEXP_BITS`, `OPENSSL_RSA_SMALL_MODULUS_BITS`).
+    static func exponentProblem(_ exponent: RSAPublicExponent, modulusBits: Int) -> String? {
+        if exponent.value == 1 {
+            return "with e=1 a signature is the signed hash itself, so anyone can forge one and no verifier can trust it"
+        }
+        if !exponent.isOdd || (exponent.value ?? 3) < 3 {
+            return "RSA needs an odd exponent of at least 3; no private key belongs to this one, so nothing can be signed for it"
+        }
+        if exponent.bits > 64 && modulusBits > 3072 {
+            return "OpenSSL refuses exponents over 64 bits with moduli over 3072 bits, so every signature made with it fails"
+        }
+        return nil
+    }
+
+    /// True when a verifier can use the key: Ed25519, or RSA of 1,024 to 16,384 bits
+    /// (RFC 8301 §3.2; OpenSSL's limit) with a usable public exponent.
+    public static func isUsable(_ facts: DKIMKeyFacts) -> Bool {
+        guard facts.algorithm == .rsa else { return true }
+        guard (minimumRSABits...DKIMPublicKey.maximumRSABits).contains(facts.bits) else { return false }
+        return facts.rsaExponent.map { exponentProblem($0, modulusBits: facts.bits) == nil } ?? true
     }
 
     /// Whether the private key the user holds belongs to the published key (`mailaudit dkim --private-key`).
