@@ -163,6 +163,7 @@ public enum DNSOutcome: Hashable, Sendable {
         case .nxDomain: "NXDOMAIN (the name does not exist)"
         case .serverFailure(let rcode): "\(ResponseCode.name(rcode)) from the server"
         case .timeout: "timeout (no answer after every retry)"
+        case .networkError(let reason) where DNSOutcome.plainReasons.contains(where: reason.hasPrefix): reason
         case .networkError(let reason): "network error: \(reason)"
         case .cnameLoop: "CNAME loop"
         }
@@ -170,6 +171,30 @@ public enum DNSOutcome: Hashable, Sendable {
 }
 
 /// DNS response codes (RFC 1035 §4.1.1, RFC 6895).
+extension DNSOutcome {
+    /// A lookup the audit's deadline cancelled before any server answered it: not a timeout
+    /// of the servers, and not evidence that no resolver answers.
+    public static let notFinished = DNSOutcome.networkError("not finished by the deadline")
+    /// A reply still truncated (TC) over TCP: the answer is incomplete, so nothing is known (RFC 7766 §5).
+    public static let truncatedOverTCP = DNSOutcome.networkError("truncated even over TCP")
+
+    /// A CNAME chain that goes on past `hops` hops without repeating a name: too long to
+    /// follow, which is not a loop (RFC 1034 §3.6.2 sets no number; resolvers stop, as this does).
+    public static func cnameChainTooLong(_ hops: Int) -> DNSOutcome {
+        .networkError("CNAME chain too long: more than \(hops) hops, not followed further")
+    }
+
+    /// True for ``notFinished``.
+    public var isNotFinished: Bool { self == .notFinished }
+    /// True for ``cnameChainTooLong(_:)``.
+    public var isCNAMEChainTooLong: Bool {
+        if case .networkError(let reason) = self { reason.hasPrefix("CNAME chain too long") } else { false }
+    }
+
+    /// Reasons that are shown as they are, without "network error:".
+    static let plainReasons = ["not finished by the deadline", "CNAME chain too long", "truncated even over TCP"]
+}
+
 public enum ResponseCode {
     public static let noError: UInt16 = 0, formErr: UInt16 = 1, servFail: UInt16 = 2
     public static let nxDomain: UInt16 = 3, notImp: UInt16 = 4, refused: UInt16 = 5

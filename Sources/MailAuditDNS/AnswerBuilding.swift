@@ -2,8 +2,10 @@ import MailAuditCore
 
 /// Limits on following CNAME records.
 enum CNAMEPolicy {
-    /// The most CNAME hops one lookup follows before giving up and reporting a loop.
-    /// RFC 1034 §3.6.2 gives no number; 8 is what common stub resolvers allow.
+    /// The most CNAME hops one lookup follows, whether a server sends the chain in one reply or
+    /// hop by hop: a ninth CNAME gives ``DNSOutcome/cnameChainTooLong(_:)``, which is not a
+    /// loop (only a name seen twice is). RFC 1034 §3.6.2 gives no number; 8 is what common stub
+    /// resolvers allow.
     static let maximumHops = 8
 }
 
@@ -14,7 +16,8 @@ extension DecodedReply {
     /// (RFC 1034 §3.6.2, §4.3.2 step 3a); names compare case-insensitively because
     /// ``DomainName`` is folded to lower case. Then:
     /// - an RCODE other than NOERROR and NXDOMAIN gives ``DNSOutcome/serverFailure(rcode:)``;
-    /// - a name visited twice, or more than ``CNAMEPolicy/maximumHops`` hops, gives ``DNSOutcome/cnameLoop``;
+    /// - a name visited twice gives ``DNSOutcome/cnameLoop``; more than ``CNAMEPolicy/maximumHops``
+    ///   hops without a repeat give ``DNSOutcome/cnameChainTooLong(_:)`` (inconclusive);
     /// - NXDOMAIN gives ``DNSOutcome/nxDomain`` (about the last name of the chain, RFC 6604 §2);
     /// - records of the asked type owned by the last name give ``DNSOutcome/records(_:)``;
     /// - otherwise ``DNSOutcome/noData`` (RFC 2308 §2.2).
@@ -35,8 +38,12 @@ extension DecodedReply {
             var visited: Set<DomainName> = [owner]
             while let target = cnameTarget(of: owner) {
                 answer.cnameChain.append(target)
-                guard visited.insert(target).inserted, answer.cnameChain.count <= CNAMEPolicy.maximumHops else {
+                guard visited.insert(target).inserted else {
                     answer.outcome = .cnameLoop
+                    return answer
+                }
+                guard answer.cnameChain.count <= CNAMEPolicy.maximumHops else {
+                    answer.outcome = .cnameChainTooLong(CNAMEPolicy.maximumHops)
                     return answer
                 }
                 owner = target

@@ -9,7 +9,8 @@ import Synchronization
 /// alone (RFC 1034 §4.3.2 step 3a, RFC 2181 §10.1.1), so an answer that ends in a CNAME with
 /// no records (`.noData`) is continued by asking the chain's last name the same type,
 /// through this cache. Chains are spliced in order. A name seen twice gives
-/// ``DNSOutcome/cnameLoop``, and so does a chain longer than ``CNAMEPolicy/maximumHops`` (8) hops.
+/// ``DNSOutcome/cnameLoop``; a chain longer than ``CNAMEPolicy/maximumHops`` (8) hops gives
+/// ``DNSOutcome/cnameChainTooLong(_:)``, the same verdict as when one reply holds the whole chain.
 /// The DNSSEC status of a spliced answer is that of its weakest reply.
 ///
 /// Answers are kept for their TTL (the smallest of the records'), NODATA and NXDOMAIN for
@@ -68,15 +69,20 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         var visited = Set(chain).union([question.name])
         var dnssec = answer.dnssec
         while Self.endsInBareCNAME(answer, type: question.type), let target = chain.last {
-            guard chain.count < CNAMEPolicy.maximumHops else {
-                return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, dnssec: dnssec)
-            }
+            // The chain holds at most maximumHops names here: the last one's records are asked for.
             answer = await fetch(DNSQuestion(target, question.type))
             dnssec = dnssec.combined(with: answer.dnssec)
+            if answer.outcome.isCNAMEChainTooLong || answer.outcome == .cnameLoop {
+                let outcome = answer.outcome == .cnameLoop ? DNSOutcome.cnameLoop : .cnameChainTooLong(CNAMEPolicy.maximumHops)
+                return DNSAnswer(question: question, outcome: outcome, cnameChain: chain + answer.cnameChain, dnssec: dnssec)
+            }
             for name in answer.cnameChain {
                 chain.append(name)
-                guard visited.insert(name).inserted, chain.count <= CNAMEPolicy.maximumHops else {
+                guard visited.insert(name).inserted else {
                     return DNSAnswer(question: question, outcome: .cnameLoop, cnameChain: chain, dnssec: dnssec)
+                }
+                guard chain.count <= CNAMEPolicy.maximumHops else {
+                    return DNSAnswer(question: question, outcome: .cnameChainTooLong(CNAMEPolicy.maximumHops), cnameChain: chain, dnssec: dnssec)
                 }
             }
         }
@@ -158,7 +164,7 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         let answer: DNSAnswer? = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready: DNSAnswer?? = state.withLock { state in
-                    if Task.isCancelled { return DNSAnswer(question: question, outcome: .timeout) }
+                    if Task.isCancelled { return DNSAnswer(question: question, outcome: .notFinished) }
                     guard let entry = state.entries[question], entry.serial == serial else { return .some(nil) }
                     if let answer = entry.answer { return answer }
                     state.entries[question]?.waiters[waiter] = continuation
@@ -179,10 +185,10 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
                 return (continuation, entry.lookup)
             }
             lookup?.cancel()
-            continuation?.resume(returning: DNSAnswer(question: question, outcome: .timeout))
+            continuation?.resume(returning: DNSAnswer(question: question, outcome: .notFinished))
         }
         if let answer { return answer }
-        return await lookup?.value ?? DNSAnswer(question: question, outcome: .timeout)
+        return await lookup?.value ?? DNSAnswer(question: question, outcome: Task.isCancelled ? .notFinished : .timeout)
     }
 
     /// Stores the answer, wakes its callers and evicts beyond the bound.

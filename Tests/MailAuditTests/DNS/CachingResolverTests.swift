@@ -141,7 +141,17 @@ private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> D
         let names = (0...10).map { "n\($0).example" }
         let upstream = CountingUpstream(zip(names, names.dropFirst()).map { bareCNAME($0, to: $1) })
         let answer = await CachingResolver(upstream: upstream).resolve(question(names[0]))
-        #expect(answer.outcome == .cnameLoop)
+        #expect(answer.outcome == .cnameChainTooLong(CNAMEPolicy.maximumHops))
+        #expect(answer.cnameChain.count == CNAMEPolicy.maximumHops + 1)
+    }
+
+    /// Eight hops given one per reply end like eight hops in one reply: with the records.
+    @Test func eightHopsHopByHopReachTheRecords() async {
+        let names = (0...8).map { "n\($0).example" }
+        let records = DNSAnswer(question: question(names[8]), outcome: .records([aRecord(names[8], "192.0.2.8")]))
+        let upstream = CountingUpstream(zip(names, names.dropFirst()).map { bareCNAME($0, to: $1) } + [records])
+        let answer = await CachingResolver(upstream: upstream).resolve(question(names[0]))
+        #expect(answer.records.count == 1)
         #expect(answer.cnameChain.count == CNAMEPolicy.maximumHops)
     }
 
@@ -166,7 +176,7 @@ private func bareCNAME(_ name: String, to target: String, ad: Bool = false) -> D
         let caller = Task { await cache.resolve(question("slow.example")) }
         try? await Task.sleep(for: .milliseconds(50))
         caller.cancel()
-        #expect(await caller.value.outcome == .timeout)
+        #expect(await caller.value.outcome == .notFinished)
         #expect(clock.now - start < .seconds(5))
         // Nobody waits for it any more, so a later caller asks again.
         try? await Task.sleep(for: .milliseconds(50))

@@ -123,6 +123,14 @@ import Testing
         (Wire.rdlengthPastEnd, "RDLENGTH past the end of the message"),
         (Wire.countPastEnd, "ANCOUNT larger than the records present"),
         (Wire.txtLengthPastEnd, "a TXT length octet past the end of its RDATA"),
+        (hexBytes("1234 8180 0001 0001 0000 0000 076578616d706c6503636f6d00 000f 0001 c00c 000f 0001 00000e10 0004 000a 026d78 c00c"),
+         "an MX whose RDLENGTH (4) is shorter than its name (ldns reads on to the end of the message)"),
+        (hexBytes("1234 8180 0001 0001 0000 0000 076578616d706c6503636f6d00 000f 0001 c00c 000f 0001 00000e10 0009 000a 026d78 c00c 0000"),
+         "an MX whose RDLENGTH (9) is longer than its fields (7)"),
+        (hexBytes("1234 8180 0001 0001 0000 0000 076578616d706c6503636f6d00 0001 0001 c00c 0001 0001 00000e10 0005 c0000207 00"),
+         "an A record of 5 octets"),
+        (hexBytes("1234 8180 0001 0001 0000 0000 076578616d706c6503636f6d00 0005 0001 c00c 0005 0001 00000e10 0002 0161 c00c"),
+         "a CNAME whose RDLENGTH (2) cuts its name"),
     ] as [([UInt8], String)])
     func rejectsMalformedMessages(bytes: [UInt8], reason: String) {
         #expect(throws: CodecError.self, "\(reason)") { try LDNSCodec.decodeReply(bytes) }
