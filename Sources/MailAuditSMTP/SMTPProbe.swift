@@ -23,6 +23,11 @@ public enum ProbeStage: String, Hashable, Sendable, Codable, CustomStringConvert
 }
 
 /// How a probe ended.
+extension ProbeOutcome {
+    /// The probe's turn came after its deadline, so no connection was made (inconclusive).
+    public static let notStarted = ProbeOutcome.networkError("not started: the deadline had passed")
+}
+
 public enum ProbeOutcome: Hashable, Sendable, CustomStringConvertible {
     /// The dialogue completed: greeting, EHLO, STARTTLS and TLS if offered, EHLO again. The TLS
     /// facts say whether the certificate is any good; a failed QUIT is only noted.
@@ -64,6 +69,7 @@ public enum ProbeOutcome: Hashable, Sendable, CustomStringConvertible {
         case .rejected(let reply): "rejected: \(reply.code) \(reply.text)"
         case .protocolError(let reason): "protocol error: \(reason)"
         case .tlsFailed(let reason): "TLS failed: \(reason)"
+        case .networkError(let reason) where self == .notStarted: reason
         case .networkError(let reason): "network error: \(reason)"
         }
     }
@@ -150,14 +156,17 @@ public final class SMTPProber: Sendable {
     ///   - ehloName: the name mailaudit gives in EHLO (RFC 5321 §4.1.1.1).
     ///   - caFile: PEM roots to trust instead of the system store.
     ///   - verificationTime: the time to verify the certificate at (default now).
+    ///   - deadline: an instant no part of the probe outlives, however long it waited for a
+    ///     thread; a probe whose turn comes after it is not started (``ProbeOutcome/notStarted``).
     /// - Returns: the result; every failure is an ``ProbeOutcome``, nothing is thrown.
     public func probe(
         address: IPAddress, port: UInt16 = 25, hostName: String?, ehloName: String, security: SMTPSecurity = .startTLS,
-        timeouts: SMTPTimeouts = .default, limits: SMTPLimits = SMTPLimits(), caFile: String? = nil, verificationTime: Date? = nil
+        timeouts: SMTPTimeouts = .default, limits: SMTPLimits = SMTPLimits(), caFile: String? = nil, verificationTime: Date? = nil,
+        deadline: ContinuousClock.Instant? = nil
     ) async -> ProbeResult {
         let dialogue = ProbeDialogue(
             address: address, port: port, hostName: hostName, ehloName: ehloName, security: security, timeouts: timeouts,
-            limits: limits,
+            limits: limits, end: deadline,
             tls: TLSClientConfiguration(
                 serverName: hostName, trust: caFile.map { .caFile($0) } ?? .system, verificationTime: verificationTime))
         return await threads.run { dialogue.run() }
@@ -173,13 +182,19 @@ struct ProbeDialogue: Sendable {
     let security: SMTPSecurity
     let timeouts: SMTPTimeouts
     let limits: SMTPLimits
+    /// The caller's deadline, an instant: waiting for a thread does not move it.
+    let end: ContinuousClock.Instant?
     let tls: TLSClientConfiguration
 
     func run() -> ProbeResult {
         let started = ContinuousClock.now
-        let deadline = started + timeouts.total
+        let deadline = min(started + timeouts.total, end ?? started + timeouts.total)
         var result = ProbeResult(address: address, port: port, hostName: hostName, security: security, outcome: .completed, stage: .connect)
         defer { result.duration = .now - started }
+        if let end, end <= started {
+            result.outcome = .notStarted
+            return result
+        }
 
         let endpoint = SMTPEndpoint(address: address, port: port, hostName: hostName, security: security)
         let session: SMTPSession

@@ -61,7 +61,9 @@ public enum MXRules {
         } else {
             findings.append(Finding(
                 "mx.present", .pass, subject: .domain(routing.domain),
-                message: "\(domain) has \(routing.hosts.count) MX record\(routing.hosts.count == 1 ? "" : "s")",
+                message: routing.skippedHosts.isEmpty
+                    ? "\(domain) has \(routing.hosts.count) MX record\(routing.hosts.count == 1 ? "" : "s")"
+                    : "\(domain) publishes \(routing.hosts.count + routing.skippedHosts.count) MX records; the \(routing.hosts.count) most preferred were followed",
                 evidence: mxEvidence, reference: "RFC 5321 §5.1",
                 facts: ["mx": .list(routing.hosts.map { "\($0.preference) \($0.name)" }.sorted())]))
         }
@@ -72,8 +74,17 @@ public enum MXRules {
             findings.append(Finding(
                 "mx.hosts-not-checked", .warning, subject: .domain(routing.domain),
                 message: "\(domain) has \(routing.hosts.count + routing.skippedHosts.count) MX records; only the \(routing.hosts.count) most preferred were checked",
-                evidence: routing.skippedHosts.map(\.description),
+                evidence: Self.sample(routing.skippedHosts.map(\.description)),
                 remedy: "Publish only the MX hosts that really receive mail; senders try few of them.",
+                reference: "RFC 5321 §5.1"))
+        }
+        for host in routing.hosts where host.addressesNotFollowed > 0 {
+            let followed = host.addresses.count
+            findings.append(Finding(
+                "mx.addresses-not-checked", .warning, subject: FindingSubject(host: host.name.description),
+                message: "\(host.name) has \(followed + host.addressesNotFollowed) distinct addresses; only the first \(MailRoutingLookup.maximumAddressesPerFamily) of each family (\(followed)) were followed",
+                evidence: ["\(host.addressesNotFollowed) addresses of \(host.name) not looked up or probed"],
+                remedy: "Publish only the addresses that really receive mail for \(host.name).",
                 reference: "RFC 5321 §5.1"))
         }
         findings += ipv6Findings(routing)
@@ -215,5 +226,12 @@ public enum MXRules {
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         if text.lowercased().hasPrefix("ipv6:") { text = String(text.dropFirst(5)) }
         return IPAddress(text)
+    }
+}
+
+extension MXRules {
+    /// At most 20 lines of a long list, and how many were left out.
+    static func sample(_ lines: [String]) -> [String] {
+        lines.count <= 20 ? lines : Array(lines.prefix(20)) + ["… and \(lines.count - 20) more"]
     }
 }

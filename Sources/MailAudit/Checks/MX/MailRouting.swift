@@ -5,8 +5,12 @@ public struct MailHost: Hashable, Sendable {
     public var preference: UInt16
     /// The exchange as published.
     public var name: DomainName
+    /// The A answer, its records cut to ``MailRoutingLookup/maximumAddressesPerFamily``.
     public var ipv4: DNSAnswer?
+    /// The AAAA answer, its records cut the same way.
     public var ipv6: DNSAnswer?
+    /// Addresses published for this host beyond the cap, not followed (reverse DNS, probes, blocklists).
+    public var addressesNotFollowed = 0
 
     /// The host's addresses, IPv4 first.
     public var addresses: [IPAddress] {
@@ -49,6 +53,10 @@ extension DNSRecord {
 struct MailRoutingLookup {
     /// At most this many MX hosts are followed, by preference.
     static let maximumHosts = 30
+    /// At most this many distinct addresses of each family are followed per MX host, in the
+    /// order the server gave them: 30 hosts × 2 × 16 bound the reverse lookups and probes of
+    /// one domain at 960. Senders try a few addresses of a host (RFC 5321 §5.1 lets them stop).
+    public static let maximumAddressesPerFamily = 16
     let resolver: any Resolver
 
     func run(for domain: DomainName) async -> MailRouting {
@@ -84,8 +92,30 @@ struct MailRoutingLookup {
             for await (name, v4, v6) in group { byName[name] = (v4, v6) }
             return byName
         }
-        let hosts = targets
-            .map { MailHost(preference: $0.0, name: $0.1, ipv4: resolved[$0.1]?.0, ipv6: resolved[$0.1]?.1) }
+        let hosts = targets.map { target in
+            let (v4, cutV4) = Self.capped(resolved[target.1]?.0)
+            let (v6, cutV6) = Self.capped(resolved[target.1]?.1)
+            return MailHost(preference: target.0, name: target.1, ipv4: v4, ipv6: v6, addressesNotFollowed: cutV4 + cutV6)
+        }
         return MailRouting(domain: domain, mxAnswer: mxAnswer, hosts: hosts, isImplicit: isImplicit, skippedHosts: skipped)
+    }
+}
+
+extension MailRoutingLookup {
+    /// The answer with its address records made distinct and cut to the cap, and how many
+    /// distinct addresses were cut. Linear in the records.
+    static func capped(_ answer: DNSAnswer?) -> (DNSAnswer?, Int) {
+        guard var answer, case .records(let records) = answer.outcome else { return (answer, 0) }
+        var seen = Set<IPAddress>()
+        var kept: [DNSRecord] = []
+        var cut = 0
+        for record in records {
+            guard let address = record.address else { continue }
+            guard seen.insert(address).inserted else { continue }
+            if kept.count < maximumAddressesPerFamily { kept.append(record) } else { cut += 1 }
+        }
+        if cut == 0 && kept.count == records.count { return (answer, 0) }
+        answer.outcome = .records(kept)
+        return (answer, cut)
     }
 }

@@ -64,11 +64,11 @@ actor ProbeRunner {
         let network = NetworkSlots.network(of: address)
         let started = Task {
             await slots.acquire(network)
-            var timeouts = options.timeouts
-            timeouts.total = max(.milliseconds(100), min(timeouts.total, end - .now))
+            // A probe queued behind the per-network limit (or the prober's threads) past the
+            // deadline is not started, and one running is cut at it: the deadline is an instant.
             let result = await prober.probe(
                 address: address, port: options.port, hostName: hostName.description, ehloName: options.ehloName,
-                timeouts: timeouts, caFile: options.caFile, verificationTime: options.verificationTime)
+                timeouts: options.timeouts, caFile: options.caFile, verificationTime: options.verificationTime, deadline: end)
             await slots.release(network)
             return result
         }
@@ -95,15 +95,19 @@ public struct ProbeTarget: Hashable, Sendable {
 }
 
 extension MailRouting {
-    /// Each address of a real MX host once, with the names that point at it.
+    /// Each address of a real MX host once, with the names that point at it, in host order.
+    /// Linear in the addresses (an index by address, not a search per address).
     var probeTargets: [ProbeTarget] {
         guard !isImplicit || !hosts.isEmpty else { return [] }
         var targets: [ProbeTarget] = []
+        var index: [IPAddress: Int] = [:]
         for host in hosts where host.name != .root {
             for address in host.addresses {
-                if let index = targets.firstIndex(where: { $0.address == address }) {
-                    if !targets[index].hostNames.contains(host.name) { targets[index].hostNames.append(host.name) }
+                if let position = index[address] {
+                    // At most maximumHosts names per address: this search is bounded.
+                    if !targets[position].hostNames.contains(host.name) { targets[position].hostNames.append(host.name) }
                 } else {
+                    index[address] = targets.count
                     targets.append(ProbeTarget(address: address, hostNames: [host.name]))
                 }
             }

@@ -22,14 +22,23 @@ struct ProbeCheck: Check {
                 remedy: "For lab and intranet domains, pass --allow-private-addresses to probe such addresses.",
                 reference: "RFC 6890"))
         }
-        for (target, result) in probed {
+        let notStarted = probed.filter { $0.1.outcome == .notStarted }
+        if !notStarted.isEmpty {
+            findings.append(Finding(
+                "smtp.probe-not-started", .inconclusive, subject: .domain(context.domain),
+                message: "\(notStarted.count) MX address\(notStarted.count == 1 ? " was" : "es were") not probed: their turn came after the audit's deadline",
+                evidence: MXRules.sample(notStarted.map { "\($0.0.hostNames[0]) [\($0.0.address)]" }),
+                remedy: "Run again with a longer --deadline, or with a higher --probes-per-network.",
+                reference: "RFC 5321 §5.1"))
+        }
+        for (target, result) in probed where result.outcome != .notStarted {
             let ptrNames = reverse.first { $0.address == target.address }?.ptrAnswer.records.compactMap { record -> DomainName? in
                 if case .ptr(let name) = record.data { name } else { nil }
             } ?? []
             findings += SMTPRules.findings(
                 for: result, target: target, ptrNames: ptrNames, expiryWarningDays: probe.expiryWarningDays, now: context.now)
         }
-        if let blocked = SMTPRules.blockedPortFinding(domain: context.domain, results: probed.map(\.1)) { findings.append(blocked) }
+        if let blocked = SMTPRules.blockedPortFinding(domain: context.domain, results: probed.map(\.1).filter { $0.outcome != .notStarted }) { findings.append(blocked) }
         return findings
     }
 }
