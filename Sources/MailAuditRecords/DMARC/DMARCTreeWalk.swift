@@ -44,6 +44,8 @@ public struct DMARCWalkStep: Hashable, Sendable {
                 }
             }
         case let outcome where outcome.isInconclusive: content = .lookupFailed(outcome)
+        // A CNAME loop is no answer at all, not "no record": receivers get a DNS error here.
+        case .cnameLoop: content = .lookupFailed(.cnameLoop)
         default: content = .none
         }
         self.nearMisses = nearMisses

@@ -20,6 +20,13 @@ public enum DMARCRules {
                     evidence: texts + walk,
                     remedy: "Keep one record at \(step.name), for example \(suggestedRecord(nil, owner: step.domain))",
                     reference: "RFC 9989 §4.10"))
+            case .lookupFailed(.cnameLoop):
+                findings.append(Finding(
+                    "dmarc.cname-loop", .failure, subject: subject,
+                    message: "\(step.name) runs into a CNAME loop, so receivers get a DNS error instead of a DMARC record there",
+                    evidence: step.answer.evidence,
+                    remedy: "Remove the CNAME records at \(step.name) that point back at each other, and publish the record itself, for example \(suggestedRecord(nil, owner: step.domain))",
+                    reference: "RFC 1034 §3.6.2, RFC 9989 §4.10.1"))
             case .lookupFailed(let outcome):
                 let consequence = step.domain == domain ? "the DMARC policy of \(domain) is unknown"
                     : discovery.ownStep.hasRecord ? "the Organizational Domain of \(domain) is unknown"

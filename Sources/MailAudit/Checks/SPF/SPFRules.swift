@@ -158,10 +158,12 @@ public enum SPFRules {
         let total = tree.totalCost
         let domain = tree.domain.description
         let lines = treeLines(tree)
+        // Past the audit's caps the rest of the tree is unknown: the count is a lower bound.
+        let atLeast = tree.isComplete ? "" : "at least "
         if total > lookupLimit {
             return [Finding(
                 "spf.too-many-lookups", .failure, subject: .domain(tree.domain),
-                message: "the SPF record of \(domain) needs \(total) DNS lookups; more than \(lookupLimit) gives permerror, so SPF fails for all its mail",
+                message: "the SPF record of \(domain) needs \(atLeast)\(total) DNS lookups; more than \(lookupLimit) gives permerror, so SPF fails for all its mail",
                 evidence: lines + suggestionLines(tree),
                 remedy: "Drop or flatten includes (replace them by the ip4/ip6 ranges they publish) until at most \(lookupLimit) lookups remain: "
                     + suggestions(tree).map { "\($0.term) (saves \($0.cost))" }.joined(separator: ", ") + ".",
@@ -170,13 +172,13 @@ public enum SPFRules {
         if total >= nearLimit {
             return [Finding(
                 "spf.lookups-near-limit", .info, subject: .domain(tree.domain),
-                message: "the SPF record of \(domain) needs \(total) of the \(lookupLimit) DNS lookups allowed; one more include could break it",
+                message: "the SPF record of \(domain) needs \(atLeast)\(total) of the \(lookupLimit) DNS lookups allowed; one more include could break it",
                 evidence: lines, remedy: "Keep an eye on the includes; flatten one before adding another.",
                 reference: "RFC 7208 §4.6.4", facts: ["lookups": .int(total)])]
         }
         return [Finding(
             "spf.lookup-count", .pass, subject: .domain(tree.domain),
-            message: "the SPF record of \(domain) needs \(total) of the \(lookupLimit) DNS lookups allowed",
+            message: "the SPF record of \(domain) needs \(atLeast)\(total) of the \(lookupLimit) DNS lookups allowed",
             evidence: lines, reference: "RFC 7208 §4.6.4", facts: ["lookups": .int(total)])]
     }
 
@@ -299,6 +301,7 @@ public enum SPFRules {
 
     private static func treeProblems(_ tree: SPFNode) -> [Finding] {
         var findings: [Finding] = []
+        var notFollowed = 0
         func visit(_ parent: SPFNode) {
             for child in parent.children {
                 let what = child.link == .redirect ? "the redirect" : "\"\(child.term)\""
@@ -342,6 +345,9 @@ public enum SPFRules {
                     finding.id = "spf.target-invalid"
                     findings.append(finding)
                 case .notFollowed(let reason):
+                    // A hostile tree can hold thousands: the first few are named, the rest counted.
+                    notFollowed += 1
+                    guard notFollowed <= maximumNotFollowedFindings else { continue }
                     findings.append(Finding(
                         "spf.target-not-followed", .info, subject: subject,
                         message: "\(place) was not followed: \(reason); its cost below is unknown",
@@ -350,8 +356,24 @@ public enum SPFRules {
             }
         }
         visit(tree)
+        let skippedTerms = tree.allNodes.flatMap { node in node.termsNotLookedUp.map { "\($0) (in \(node.domain))" } }
+        if notFollowed > maximumNotFollowedFindings || !skippedTerms.isEmpty || !tree.isComplete {
+            findings.append(Finding(
+                "spf.tree-not-followed", .info, subject: .domain(tree.domain),
+                message: "the audit stopped following the SPF tree of \(tree.domain) at its caps (\(SPFTreeLookup.maximumRecords) records, "
+                    + "\(SPFTreeLookup.maximumTermsPerRecord) DNS terms per record, \(SPFTreeLookup.maximumTermLookups) in all): "
+                    + "\(notFollowed) include\(notFollowed == 1 ? "" : "s") or redirect\(notFollowed == 1 ? "" : "s") and \(skippedTerms.count) term\(skippedTerms.count == 1 ? "" : "s") "
+                    + "were not looked up, so its lookup counts are lower bounds",
+                evidence: MXRules.sample(skippedTerms),
+                remedy: "Keep the SPF tree within the limits of RFC 7208 §4.6.4: at most 10 DNS-querying terms in all.",
+                reference: "RFC 7208 §4.6.4, §11.1"))
+        }
         return findings
     }
+
+    /// At most this many `spf.target-not-followed` findings per tree; the rest are counted in
+    /// `spf.tree-not-followed`.
+    static let maximumNotFollowedFindings = 10
 
     // MARK: What the record authorises
 

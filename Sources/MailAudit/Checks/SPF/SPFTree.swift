@@ -37,6 +37,9 @@ public struct SPFNode: Hashable, Sendable {
     public var children: [SPFNode]
     /// The lookups made for this record's `a`, `mx` and `exists` terms.
     public var termLookups: [SPFTermLookup]
+    /// Terms of this record that would query DNS but were not looked up: past the audit's
+    /// cap (``SPFTreeLookup/maximumTermsPerRecord``, ``SPFTreeLookup/maximumTermLookups``).
+    public var termsNotLookedUp: [String] = []
 
     public var record: SPFRecord? {
         if case .record(let record, _) = content { record } else { nil }
@@ -72,6 +75,16 @@ public struct SPFNode: Hashable, Sendable {
 
     /// Every node in the tree, depth first in term order.
     public var allNodes: [SPFNode] { [self] + children.flatMap(\.allNodes) }
+
+    /// False when the audit stopped somewhere in this tree (its caps, not macros): then
+    /// ``totalCost`` and ``voidLookups`` are lower bounds.
+    public var isComplete: Bool {
+        allNodes.allSatisfy { node in
+            guard node.termsNotLookedUp.isEmpty else { return false }
+            if case .notFollowed(let reason) = node.content, reason == SPFTreeLookup.capReason { return false }
+            return true
+        }
+    }
 }
 
 /// A lookup made for an `a`, `mx` or `exists` term whose domain has no macros.
@@ -96,6 +109,15 @@ struct SPFTreeLookup {
     static let maximumDepth = 10
     /// At most this many records are fetched for one domain, whatever their shape.
     static let maximumRecords = 60
+    /// At most this many `a`, `mx` and `exists` terms of one record are looked up: check_host()
+    /// stops at the 11th DNS-querying term anyway (RFC 7208 §4.6.4).
+    public static let maximumTermsPerRecord = 10
+    /// At most this many such terms are looked up in one tree (each at most 2 queries, or for
+    /// `mx` 1 + 10 × 2): with ``maximumRecords`` this bounds one SPF tree at 60 + 20 × 21 = 480
+    /// queries, however large its records, so the audit cannot be used to amplify queries.
+    public static let maximumTermLookups = 20
+    /// The reason given for includes not fetched because of the caps.
+    static let capReason = "the include tree is deeper or larger than any evaluation could follow"
 
     let resolver: any Resolver
     private let budget = Budget()
@@ -104,7 +126,9 @@ struct SPFTreeLookup {
 
     private final class Budget: Sendable {
         let remaining = Mutex(SPFTreeLookup.maximumRecords)
+        let terms = Mutex(SPFTreeLookup.maximumTermLookups)
         func take() -> Bool { remaining.withLock { if $0 > 0 { $0 -= 1; return true } else { return false } } }
+        func takeTerm() -> Bool { terms.withLock { if $0 > 0 { $0 -= 1; return true } else { return false } } }
     }
 
     func run(for domain: DomainName) async -> SPFNode {
@@ -118,7 +142,7 @@ struct SPFTreeLookup {
             return node
         }
         if depth > Self.maximumDepth || !budget.take() {
-            node.content = .notFollowed(reason: "the include tree is deeper or larger than any evaluation could follow")
+            node.content = .notFollowed(reason: Self.capReason)
             return node
         }
         let answer = await resolver.resolve(domain, .txt)
@@ -164,14 +188,27 @@ struct SPFTreeLookup {
             for await child in group { children.append(child) }
             return children.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        node.termLookups = await lookups
+        (node.termLookups, node.termsNotLookedUp) = await lookups
         return node
     }
 
     /// The lookups check_host() would make for `a`, `mx` and `exists` terms without macros.
-    private func termLookups(_ record: SPFRecord, at domain: DomainName) async -> [SPFTermLookup] {
-        await withTaskGroup(of: (Int, SPFTermLookup?).self) { group in
+    /// Terms past the caps are returned as not looked up, in order.
+    private func termLookups(_ record: SPFRecord, at domain: DomainName) async -> ([SPFTermLookup], [String]) {
+        var skipped: [String] = []
+        var taken = 0
+        let looked: [SPFTermLookup] = await withTaskGroup(of: (Int, SPFTermLookup?).self) { group in
             for (index, directive) in record.directives.enumerated() {
+                switch directive.mechanism {
+                case .a, .mx, .exists:
+                    guard taken < Self.maximumTermsPerRecord, budget.takeTerm() else {
+                        skipped.append(directive.description)
+                        continue
+                    }
+                    taken += 1
+                default:
+                    continue
+                }
                 group.addTask {
                     let term = directive.description
                     func target(_ spec: SPFMacroString?) -> DomainName? {
@@ -215,5 +252,6 @@ struct SPFTreeLookup {
             for await (index, lookup) in group { if let lookup { lookups.append((index, lookup)) } }
             return lookups.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        return (looked, skipped)
     }
 }
