@@ -76,7 +76,7 @@ struct AuditCommand: AsyncParsableCommand {
         if let shard, Self.parseShard(shard) == nil { problems.append("--shard \"\(shard.terminalSafe)\" is not K/N with 0 ≤ K < N ≤ 100000, for example 0/4") }
         if !(1...4096).contains(concurrency) { problems.append("--concurrency must be between 1 and 4096") }
         problems += dns.problems + probe.problems
-        if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
+        if let problem = SecondsOption.problem("--deadline", deadline, atMost: 3600) { problems.append(problem) }
         for domain in domains {
             do throws(DomainNameError) { _ = try DomainName(parsing: domain) } catch {
                 problems.append("\"\(domain)\": \(error)")

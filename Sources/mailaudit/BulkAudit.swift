@@ -126,7 +126,8 @@ struct DomainInputs: AsyncSequence, Sendable {
 final class LineOutput: Sendable {
     private let lock = Mutex(())
     func write(_ line: String) {
-        lock.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+        // Flushed line by line; a line that cannot be written ends the run with exit 5.
+        lock.withLock { _ in StandardOutput.write(line + "\n") }
     }
 }
 

@@ -74,7 +74,7 @@ struct CheckZoneCommand: AsyncParsableCommand {
         if format == .jsonl || format == .csv { problems.append("--format \(format.rawValue) streams many domains; check-zone audits one: use json") }
         if offline && probeHosts { problems.append("--probe needs the network: drop --offline or --probe") }
         problems += dns.problems + probe.problems
-        if !(deadline > 0 && deadline <= 3600) { problems.append("--deadline must be between 0 and 3600 seconds") }
+        if let problem = SecondsOption.problem("--deadline", deadline, atMost: 3600) { problems.append(problem) }
         for selector in selectors where DKIMSelector.recordName(selector, domain: DomainName(labels: ["example", "com"])) == nil {
             problems.append("--selector \"\(selector.terminalSafe)\" is not a selector: DNS labels (letters, digits, hyphens, underscores) separated by dots")
         }

@@ -25,7 +25,7 @@ struct DNSOptions: ParsableArguments {
     /// Every problem with these options, for the command's validate().
     var problems: [String] {
         var problems: [String] = []
-        if let timeout, !(timeout > 0 && timeout <= 60) { problems.append("--timeout must be between 0 and 60 seconds") }
+        if let timeout, let problem = SecondsOption.problem("--timeout", timeout, atMost: 60) { problems.append(problem) }
         if let attempts, !(1...10).contains(attempts) { problems.append("--attempts must be between 1 and 10") }
         if trustAnchorFile != nil && trustResolverAD { problems.append("give either --trust-anchor or --trust-resolver-ad, not both") }
         if let trustAnchorFile {

@@ -6,6 +6,10 @@ import MailAudit
 @main
 enum Main {
     static func main() async {
+        if let unknown = HelpTopics.unknownTopic(in: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data((unknown.terminalSafe + "\nSee 'mailaudit --help'.\n").utf8))
+            exit(2)
+        }
         do {
             var command = try MailAuditCommand.parseAsRoot()
             if var async = command as? any AsyncParsableCommand {
@@ -13,10 +17,16 @@ enum Main {
             } else {
                 try command.run()
             }
+            StandardOutput.flush()
         } catch {
+            // Whatever the outcome, a report that could not be written wins: exit 5.
+            StandardOutput.flush()
             let code = MailAuditCommand.exitCode(for: error)
             if code == .success {
-                MailAuditCommand.exit(withError: error)
+                // --help and --version: printed here, so a failed write is noticed too.
+                print(MailAuditCommand.fullMessage(for: error))
+                StandardOutput.flush()
+                exit(0)
             }
             let message = MailAuditCommand.fullMessage(for: error)
             // Usage errors quote the arguments, which may hold anything: each line is made safe.

@@ -2,6 +2,22 @@ import ArgumentParser
 import Foundation
 import MailAudit
 
+/// `--ehlo-name` of the audit and of `relay`: checked as a domain name, and sent as what it was
+/// checked as, its A-labels without the root's trailing dot (`Bücher.Example.` is sent as
+/// `xn--bcher-kva.example`): EHLO takes an ASCII domain (RFC 5321 §4.1.1.1, §2.3.5).
+enum EHLOOption {
+    static func problem(_ name: String?) -> String? {
+        guard let name, (try? DomainName(parsing: name)) == nil else { return nil }
+        return "--ehlo-name \"\(name.terminalSafe)\" is not a host name"
+    }
+
+    /// The name to send: the A-label form of `name`, or this host's name when none was given.
+    static func wireName(_ name: String?) -> String {
+        guard let name else { return EHLOName.local }
+        return (try? DomainName(parsing: name))?.description ?? name
+    }
+}
+
 /// The options of the MX probe.
 struct ProbeArguments: ParsableArguments {
     @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts (a published MTA-STS policy is still fetched over HTTPS).")
@@ -38,12 +54,12 @@ struct ProbeArguments: ParsableArguments {
         var problems: [String] = []
         if !(1...65535).contains(smtpPort) { problems.append("--smtp-port must be between 1 and 65535") }
         if !(1...65535).contains(httpsPort) { problems.append("--https-port must be between 1 and 65535") }
-        if let ehloName, (try? DomainName(parsing: ehloName)) == nil { problems.append("--ehlo-name \"\(ehloName)\" is not a host name") }
+        if let problem = EHLOOption.problem(ehloName) { problems.append(problem) }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { problems.append("--ca-file \"\(caFile)\" cannot be read") }
         if !(0...3650).contains(expiryWarningDays) { problems.append("--expiry-warning-days must be between 0 and 3650") }
-        if !(connectTimeout > 0 && connectTimeout <= 300) { problems.append("--connect-timeout must be between 0 and 300 seconds") }
+        if let problem = SecondsOption.problem("--connect-timeout", connectTimeout, atMost: 300) { problems.append(problem) }
         if !(1...64).contains(probesPerNetwork) { problems.append("--probes-per-network must be between 1 and 64") }
-        if !(greetingTimeout > 0 && greetingTimeout <= 600) { problems.append("--greeting-timeout must be between 0 and 600 seconds") }
+        if let problem = SecondsOption.problem("--greeting-timeout", greetingTimeout, atMost: 600) { problems.append(problem) }
         if let verificationTime, ISO8601DateFormatter().date(from: verificationTime) == nil {
             problems.append("--verification-time \"\(verificationTime)\" is not an ISO 8601 time such as 2030-01-01T00:00:00Z")
         }
@@ -60,7 +76,7 @@ struct ProbeArguments: ParsableArguments {
     /// The probe options, or nil under --no-probe.
     var options: ProbeOptions? {
         guard !noProbe else { return nil }
-        var options = ProbeOptions(ehloName: ehloName ?? EHLOName.local)
+        var options = ProbeOptions(ehloName: EHLOOption.wireName(ehloName))
         options.port = UInt16(clamping: smtpPort)
         options.caFile = caFile
         options.expiryWarningDays = expiryWarningDays

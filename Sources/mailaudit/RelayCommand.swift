@@ -91,7 +91,7 @@ struct RelayCommand: AsyncParsableCommand {
         case .failure(let problem): problems.append(problem.description)
         case .success: break
         }
-        if let ehloName, (try? DomainName(parsing: ehloName)) == nil { problems.append("--ehlo-name \"\(ehloName)\" is not a host name") }
+        if let problem = EHLOOption.problem(ehloName) { problems.append(problem) }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { problems.append("--ca-file \"\(caFile)\" cannot be read") }
         if passwordEnv != nil && passwordFile != nil { problems.append("give --password-env or --password-file, not both") }
         if (passwordEnv != nil || passwordFile != nil) && user == nil { problems.append("a password was given without --user") }
@@ -104,8 +104,8 @@ struct RelayCommand: AsyncParsableCommand {
         if to != nil && from == nil { problems.append("--to needs --from: RCPT comes after MAIL") }
         if sendTest && (from == nil || to == nil) { problems.append("--send-test needs --from and --to") }
         for (flag, value, limit) in [("--connect-timeout", connectTimeout, 300.0), ("--greeting-timeout", greetingTimeout, 600),
-                                     ("--command-timeout", commandTimeout, 600), ("--deadline", deadline, 3600)] where !(value > 0 && value <= limit) {
-            problems.append("\(flag) must be between 0 and \(Int(limit)) seconds")
+                                     ("--command-timeout", commandTimeout, 600), ("--deadline", deadline, 3600)] {
+            if let problem = SecondsOption.problem(flag, value, atMost: limit) { problems.append(problem) }
         }
         if !(0...3650).contains(expiryWarningDays) { problems.append("--expiry-warning-days must be between 0 and 3650") }
         if let verificationTime, ISO8601DateFormatter().date(from: verificationTime) == nil {
@@ -116,7 +116,7 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard case .success(let target) = RelayTarget.parse(relay) else { throw ExitCode(2) }
-        var options = RelayOptions(host: target.host, ehloName: ehloName ?? EHLOName.local)
+        var options = RelayOptions(host: target.host, ehloName: EHLOOption.wireName(ehloName))
         options.port = target.port
         options.security = RelaySecurity(rawValue: security.rawValue) ?? .auto
         options.user = user

@@ -33,8 +33,8 @@ struct RunCommand: AsyncParsableCommand {
     var sendBackoff: Double = 10
 
     func validate() throws {
-        if let waitLock, !(waitLock >= 0 && waitLock <= 86_400) { throw ValidationError("--wait-lock must be between 0 and 86400 seconds") }
-        if !(sendBackoff >= 0 && sendBackoff <= 600) { throw ValidationError("--send-backoff must be between 0 and 600 seconds") }
+        if let waitLock, let problem = SecondsOption.problem("--wait-lock", waitLock, atMost: 86_400, zeroAllowed: true) { throw ValidationError(problem) }
+        if let problem = SecondsOption.problem("--send-backoff", sendBackoff, atMost: 600, zeroAllowed: true) { throw ValidationError(problem) }
         if let verificationTime, ISO8601DateFormatter().date(from: verificationTime) == nil {
             throw ValidationError("--verification-time \"\(verificationTime)\" is not an ISO 8601 time")
         }
