@@ -113,10 +113,12 @@ public final class DNSSECValidator: Sendable {
         let signatures = authority.filter { $0.type == .rrsig }
         let proofs = authority.filter { $0.type == .nsec || $0.type == .nsec3 }
         guard !proofs.isEmpty else { return .failure(DNSSECFailure("no NSEC or NSEC3 record proves it")) }
-        for set in Dictionary(grouping: proofs, by: { DNSQuestion($0.name, $0.type) }).values {
-            let covering = signatures.filter { $0.name == set[0].name && $0.covered == set[0].type }
+        // Keyed by the group rather than set[0]: the latter in the closure below crashed the Swift 6.3.1
+        // optimiser (CopyPropagation, "Found outside of lifetime use") in every -O build.
+        for (owner, set) in Dictionary(grouping: proofs, by: { DNSQuestion($0.name, $0.type) }) {
+            let covering = signatures.filter { $0.name == owner.name && $0.covered == owner.type }
             if case .failure(let failure) = LDNSDNSSEC.verify(set, signatures: covering, keys: keys, at: time) {
-                return .failure(DNSSECFailure("the \(set[0].type) record at \(set[0].name.fqdn): \(failure.reason)"))
+                return .failure(DNSSECFailure("the \(owner.type) record at \(owner.name.fqdn): \(failure.reason)"))
             }
         }
         let nsec = proofs.filter { $0.type == .nsec }
