@@ -160,4 +160,56 @@ struct HostileDNSTests {
         #expect(!ids.contains("mx.present"), "\(ids)")
         #expect(ids.contains("mx.lookup-failed"))
     }
+
+    /// One 64 KB SPF record of `a:` terms (8,714 queries before): the tree walk stops at its
+    /// caps, sends a bounded number of queries, and says where it stopped.
+    @Test func aHugeSPFRecordCannotAmplifyQueries() async throws {
+        let terms = (0..<3000).map { "a:t\($0).victim.test" }.joined(separator: " ")
+        let (server, nameserver) = try await serve { query in
+            guard query.question.name.description == "amp.test", query.question.type == .txt else {
+                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
+            }
+            return .message(HostileDNSReply(to: query, answers: [.txt(query.question.name, "v=spf1 \(terms) -all")]).bytes)
+        }
+        defer { Task { await server.stop() } }
+        let report = try await audit("amp.test", on: nameserver, checks: [.spf])
+        let victim = server.questions.filter { $0.key.name.description.hasSuffix("victim.test") }.values.reduce(0, +)
+        #expect(victim <= 10 * 2 * 2, "\(victim) queries toward victim.test")
+        #expect(server.queryCount < 100, "\(server.queryCount) queries in all")
+        #expect(report.findings.contains { $0.id == "spf.tree-not-followed" })
+    }
+
+    /// Each record includes 10 new names: the count is "at least N", and the findings are capped.
+    @Test func anSPFIncludeBombIsCountedAsALowerBound() async throws {
+        let (server, nameserver) = try await serve { query in
+            let labels = query.question.name.labels
+            guard query.question.type == .txt, labels.count == 2, labels[1] == "bomb", let number = Int(labels[0].dropFirst()) else {
+                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
+            }
+            let includes = (1...10).map { "include:n\(number * 10 + $0).bomb" }.joined(separator: " ")
+            return .message(HostileDNSReply(to: query, answers: [.txt(query.question.name, "v=spf1 \(includes) -all")]).bytes)
+        }
+        defer { Task { await server.stop() } }
+        let report = try await audit("n0.bomb", on: nameserver, checks: [.spf])
+        let tooMany = try #require(report.findings.first { $0.id == "spf.too-many-lookups" })
+        #expect(tooMany.message.contains("at least"), "\(tooMany.message)")
+        #expect(report.findings.filter { $0.id == "spf.target-not-followed" }.count <= 10)
+        #expect(report.findings.count < 30, "\(report.findings.count) findings")
+        #expect(server.queryCount <= 70)
+    }
+
+    /// 2,500 MX records: the report says how many are published and how many were followed.
+    @Test func manyMXRecordsAreCountedAsPublishedAndFollowed() async throws {
+        let (server, nameserver) = try await serve { query in
+            guard query.question.type == .mx else { return .message(HostileDNSReply(to: query, rcode: 3).bytes) }
+            return .message(HostileDNSReply(to: query, answers: (0..<2500).map {
+                .mx(query.question.name, 10, DomainName(labels: ["m\($0)", "q"]))
+            }).bytes)
+        }
+        defer { Task { await server.stop() } }
+        let report = try await audit("mxmany.test", on: nameserver, checks: [.mx])
+        let present = try #require(report.findings.first { $0.id == "mx.present" })
+        #expect(present.message.contains("2500") && present.message.contains("30"), "\(present.message)")
+        #expect(report.findings.contains { $0.id == "mx.hosts-not-checked" })
+    }
 }
