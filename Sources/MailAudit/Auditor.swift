@@ -140,13 +140,15 @@ public struct Auditor: Sendable {
             local.perDomain = [:]
             return await Auditor(self, options: local).audit(domain)
         }
-        let context = AuditContext(domain: domain, resolver: resolver, options: options, prober: probes, validator: validator)
+        let witness = AnswerWitness(resolver)
+        let context = AuditContext(domain: domain, resolver: witness, options: options, prober: probes, validator: validator)
         let enabled = Self.checks.filter { check in check.selection.map(options.checks.contains) ?? true }
         let findings = await enabled.mapConcurrently { await $0.findings(in: context) }.flatMap { $0 }
         let routing = await context.routing()
         var report = DomainReport(
             domain: domain, findings: findings.map { $0.scoped(to: domain) },
-            resolverAnswered: !routing.mxAnswer.outcome.isUnanswered,
+            // A lookup cut by the deadline says nothing about the resolvers: any answer counts.
+            resolverAnswered: !routing.mxAnswer.outcome.isUnanswered || witness.sawAnswer,
             deadlineExceeded: Task.isCancelled)
         report.probes = await context.probeResults().map { ProbeSummary(target: $0.0, result: $0.1) }
         return report

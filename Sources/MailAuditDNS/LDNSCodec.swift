@@ -105,6 +105,8 @@ enum LDNSCodec {
         guard bytes.count >= 12 else {
             throw .malformed("\(bytes.count) bytes is shorter than the 12-byte header (RFC 1035 §4.1.1)")
         }
+        // ldns does not check that rdata fields end where RDLENGTH says: checked here first.
+        if let problem = RDataLengthCheck.problem(in: bytes) { throw .malformed(problem) }
         // ldns_wire2pkt allocates the packet only on success; we free it with ldns_pkt_free.
         var packet: UnsafeMutablePointer<ldns_pkt>? = nil
         let status = bytes.withUnsafeBufferPointer { ldns_wire2pkt(&packet, $0.baseAddress, $0.count) }
