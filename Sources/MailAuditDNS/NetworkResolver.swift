@@ -60,8 +60,8 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
 
     /// Resolves one question.
     ///
-    /// Returns ``DNSOutcome/timeout`` when every attempt timed out or the calling task was
-    /// cancelled, and ``DNSOutcome/networkError(_:)`` when attempts failed otherwise
+    /// Returns ``DNSOutcome/timeout`` when every attempt timed out, ``DNSOutcome/notFinished``
+    /// when the calling task was cancelled before any reply, and ``DNSOutcome/networkError(_:)`` when attempts failed otherwise
     /// (refused, unreachable, only malformed replies).
     public func resolve(_ question: DNSQuestion) async -> DNSAnswer {
         var answer = DNSAnswer(question: question, outcome: .timeout)
@@ -70,7 +70,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
             return answer
         }
         counters.firstAttempt(question)
-        guard await inFlight.acquire() else { return answer }
+        guard await inFlight.acquire() else { return answer.unfinished }
         var result = await exchange(question, answer)
         if dnssec == .trustResolverAD, result.outcome == .serverFailure(rcode: ResponseCode.servFail) {
             // A validating resolver answers SERVFAIL for data that fails validation. Asked
@@ -91,7 +91,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
         var answer = initial
         var networkFailure: String?
         for attempt in 0..<attempts {
-            if Task.isCancelled { return answer }
+            if Task.isCancelled { return answer.unfinished }
             if attempt > 0 { counters.retry() }
             let server = nameservers[attempt % nameservers.count]
             let query: [UInt8], address: SocketAddress
@@ -113,6 +113,11 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
                 tcpQuery[1] = UInt8(matcher.id & 0xFF)
                 result = await tcp.exchange(query: tcpQuery, matcher: matcher, server: address, peer: "\(server) over TCP", timeout: timeout)
             }
+            if case .success(let reply) = result, reply.truncated {
+                // Still truncated over TCP: what arrived is incomplete, never an empty answer.
+                networkFailure = "\(DNSOutcome.truncatedOverTCP.summary) (\(server))"
+                continue
+            }
             switch result {
             case .success(let reply):
                 let decoded = reply.answer(for: question, trustingAD: dnssec == .trustResolverAD)
@@ -125,7 +130,7 @@ public final class NetworkResolver: MailAuditCore.Resolver, ResolverStatisticsSo
                 }
                 return decoded
             case .failure(.cancelled):
-                return answer
+                return answer.unfinished
             case .failure(.timeout):
                 continue
             case .failure(.malformed(let reason)):
@@ -200,4 +205,15 @@ private final class NetworkCounters: Sendable {
 
 extension DNSOutcome {
     var isServerFailure: Bool { if case .serverFailure = self { true } else { false } }
+}
+
+extension DNSAnswer {
+    /// This answer as left by a cancelled lookup: a failure already seen stays, otherwise the
+    /// lookup is marked as not finished by the deadline (not as a timeout of the servers).
+    var unfinished: DNSAnswer {
+        guard outcome == .timeout else { return self }
+        var answer = self
+        answer.outcome = .notFinished
+        return answer
+    }
 }
