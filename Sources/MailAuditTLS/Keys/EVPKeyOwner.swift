@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// Owns one OpenSSL `EVP_PKEY` and frees it in `deinit`. Never leaves this module: callers get
 /// ``DKIMKeyFacts``, a Swift value copied out of it.
@@ -53,9 +54,31 @@ final class EVPKeyOwner {
     /// Reads a private key from a PEM file (PKCS#8, PKCS#1 "RSA PRIVATE KEY", …). The file is read
     /// by OpenSSL, so the key material never sits in Swift memory. An encrypted key is refused
     /// instead of prompting for a passphrase.
+    ///
+    /// Only a regular file of at most ``maximumKeyFileBytes`` is read: a FIFO, a device or a
+    /// directory is refused before it is opened (opening a FIFO waits for a writer forever), and
+    /// the check is made again on the open descriptor, opened without blocking.
     static func privateKey(pemFile path: String) throws(DKIMKeyError) -> EVPKeyOwner {
-        // BIO_new_file opens the file; BIO_free closes it below.
-        guard let bio = BIO_new_file(path, "r") else { throw .unreadableFile(path, reason: lastError()) }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .unreadableFile(path, reason: String(cString: strerror(errno))) }
+        try checkKeyFile(info, path: path)
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadableFile(path, reason: String(cString: strerror(errno))) }
+        // Swapped for another kind of file between stat and open: the descriptor says so.
+        guard fstat(descriptor, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw .unreadableFile(path, reason: reason)
+        }
+        do throws(DKIMKeyError) { try checkKeyFile(info, path: path) } catch {
+            close(descriptor)
+            throw error
+        }
+        // BIO_new_fd with BIO_CLOSE owns the descriptor and closes it in BIO_free below.
+        guard let bio = BIO_new_fd(descriptor, BIO_CLOSE) else {
+            close(descriptor)
+            throw .unreadableFile(path, reason: lastError())
+        }
         defer { BIO_free(bio) }
         // The callback returns 0 (no passphrase), so an encrypted key fails instead of prompting.
         // PEM_read_bio_PrivateKey returns a new EVP_PKEY that the caller frees (EVPKeyOwner does).
@@ -63,6 +86,18 @@ final class EVPKeyOwner {
             throw .notAPrivateKey(path, reason: lastError())
         }
         return EVPKeyOwner(owning: key)
+    }
+
+    /// The largest key file read: a PEM RSA key of 16,384 bits is some 13 KB.
+    static let maximumKeyFileBytes = 1 << 20
+
+    private static func checkKeyFile(_ info: stat, path: String) throws(DKIMKeyError) {
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .unreadableFile(path, reason: "not a regular file (a FIFO, device or directory), so it is not read")
+        }
+        guard info.st_size <= maximumKeyFileBytes else {
+            throw .unreadableFile(path, reason: "\(info.st_size) bytes is too large for a key file (at most \(maximumKeyFileBytes))")
+        }
     }
 
     /// The key's base type: `EVP_PKEY_RSA`, `EVP_PKEY_ED25519`, ….

@@ -135,3 +135,35 @@ struct DKIMUnusableKeyTests {
         #expect(!found.contains { $0.id == "dkim.no-usable-key" }, "selectors the user did not name say nothing about what they sign with")
     }
 }
+
+/// `mailaudit dkim --private-key` on something that is not a key file (issue 12, item 7): a FIFO
+/// is refused before it is opened (opening one waits for a writer forever), and so is a device.
+@Suite struct DKIMKeyFileKindTests {
+    @Test func aFIFOIsRefusedAtOnce() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        let started = ContinuousClock.now
+        do {
+            _ = try DKIMPrivateKeyFile.publicKey(atPath: path)
+            Issue.record("a FIFO was read as a key")
+        } catch {
+            #expect(error.description.contains("not a regular file"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(2), "nothing waited for a writer")
+    }
+
+    @Test(arguments: ["/dev/zero", "/dev/null", "/tmp"])
+    func devicesAndDirectoriesAreRefused(path: String) {
+        #expect(throws: DKIMKeyError.unreadableFile(path, reason: "not a regular file (a FIFO, device or directory), so it is not read")) {
+            try DKIMPrivateKeyFile.publicKey(atPath: path)
+        }
+    }
+
+    @Test func anOversizedFileIsRefusedUnread() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mailaudit-big-\(UUID().uuidString).pem")
+        try Data(count: (1 << 20) + 1).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: DKIMKeyError.self) { try DKIMPrivateKeyFile.publicKey(atPath: url.path) }
+    }
+}
