@@ -62,14 +62,24 @@ public enum DMARCRules {
             }
             return findings
         }
-        let record: DMARCRecord
+        var record: DMARCRecord
+        var ignored: [String] = []
         switch governing.content {
         case .record(let parsed, _):
             record = parsed
         case .invalid(let error, let text):
             findings.append(syntaxFinding(error, text: text, step: governing, domain: domain))
-            return findings
+            // Receivers ignore the invalid tag and apply what remains (RFC 9989 §4.8): say what that is.
+            guard let applied = recordReceiversApply(text, source: source) else { return findings }
+            (record, ignored) = applied
         default:
+            return findings
+        }
+        if putsNoPolicyInForce(record) {
+            findings.append(noPolicyFinding(record, governing: governing, domain: domain, ignored: ignored, walk: walk))
+            if source != .publicSuffixDomain {
+                findings += tagFindings(record, governing: governing, domain: domain).filter { $0.id != "dmarc.no-rua" }
+            }
             return findings
         }
 
@@ -78,18 +88,23 @@ public enum DMARCRules {
         case .organizationalDomain: "it has no record of its own; the record at \(governing.name) governs it, inherited by the DNS tree walk from its Organizational Domain"
         case .publicSuffixDomain: "it has no record of its own; the public suffix domain's record at \(governing.name) (psd=y) governs it, found by the DNS tree walk"
         }
-        let applied = source == .ownRecord ? "p=\(record.effectivePolicy.rawValue)"
-            : "sp=\(record.effectiveSubdomainPolicy.rawValue) (np=\(record.effectiveNonExistentPolicy.rawValue) for names that do not exist)"
+        let stated = source == .ownRecord ? record.effectivePolicy : record.effectiveSubdomainPolicy
+        let inForce = record.isTesting ? testModePolicy(stated) : stated
+        var applied = source == .ownRecord ? "p=\(stated.rawValue)"
+            : "sp=\(stated.rawValue) (np=\(record.effectiveNonExistentPolicy.rawValue) for names that do not exist)"
+        applied += inForce == stated ? " applies" : " applies as \(inForce.rawValue): t=y (test mode) makes receivers apply one level less"
+        if !ignored.isEmpty { applied += "; receivers ignore the invalid \(ignored.joined(separator: ", ")) tag\(ignored.count == 1 ? "" : "s")" }
+        var facts: [String: Fact] = [
+            "p": .text(record.effectivePolicy.rawValue), "sp": .text(record.effectiveSubdomainPolicy.rawValue),
+            "governedBy": .text(governing.name.description),
+            "rua": .list((record.aggregateReportURIs ?? []).map(\.description)),
+        ]
+        if inForce != stated { facts["inForce"] = .text(inForce.rawValue) }
         findings.append(Finding(
             "dmarc.record", .pass, subject: subject,
-            message: "\(domain) is covered by DMARC: \(why); \(applied) applies",
-            evidence: walk, reference: "RFC 9989 §4.10.1",
-            facts: [
-                "p": .text(record.effectivePolicy.rawValue), "sp": .text(record.effectiveSubdomainPolicy.rawValue),
-                "governedBy": .text(governing.name.description),
-                "rua": .list((record.aggregateReportURIs ?? []).map(\.description)),
-            ]))
-        findings += policyFindings(record, result: result, governing: governing, source: source)
+            message: "\(domain) is covered by DMARC: \(why); \(applied)",
+            evidence: walk, reference: inForce == stated ? "RFC 9989 §4.10.1" : "RFC 9989 §4.10.1, §4.7", facts: facts))
+        findings += policyFindings(record, result: result, governing: governing, source: source, stated: stated)
         // A public suffix operator's tags and report addresses are not the domain owner's to fix.
         if source != .publicSuffixDomain {
             findings += tagFindings(record, governing: governing, domain: domain)
@@ -101,7 +116,7 @@ public enum DMARCRules {
     // MARK: The policy
 
     private static func policyFindings(
-        _ record: DMARCRecord, result: DMARCResult, governing: DMARCWalkStep, source: DMARCDiscovery.Source
+        _ record: DMARCRecord, result: DMARCResult, governing: DMARCWalkStep, source: DMARCDiscovery.Source, stated: DMARCPolicy
     ) -> [Finding] {
         let domain = result.discovery.domain
         let subject = FindingSubject.domain(domain)
@@ -119,7 +134,7 @@ public enum DMARCRules {
                 evidence: [text], remedy: "Publish your own record: \(suggestedRecord(own, owner: owner))",
                 reference: "RFC 9989 §4.10.1, §5.1.4"))
         }
-        if let policy = result.applicablePolicy, policy == .none {
+        if stated == .none {
             let tag = source == .ownRecord ? (record.policy == nil ? "the record has no p tag, which counts as p=none" : "p=none")
                 : (record.subdomainPolicy == nil ? "p=none applies to subdomains too" : "sp=none")
             findings.append(Finding(
@@ -132,7 +147,7 @@ public enum DMARCRules {
         if record.isTesting && source != .publicSuffixDomain {
             findings.append(Finding(
                 "dmarc.testing", .warning, subject: subject,
-                message: "the DMARC record at \(governing.name) has t=y (test mode): receivers apply one level less than the policy (reject as quarantine, quarantine as none)",
+                message: "the DMARC record at \(governing.name) has t=y (test mode): receivers apply one level less than the policy (reject as quarantine, quarantine as none), so \(stated == .none ? "p=none stays none" : "\(source == .ownRecord ? "p" : "sp")=\(stated.rawValue) is applied as \(testModePolicy(stated).rawValue)")",
                 evidence: [text], remedy: "When testing is over, remove t=y: \(suggestedRecord(record, owner: governing.domain))",
                 reference: "RFC 9989 §4.7"))
         }
@@ -229,7 +244,8 @@ public enum DMARCRules {
     /// found: legitimate mail may fail DMARC and be rejected (RFC 9989 §5.1.6, §5.1.7).
     /// Nil when the policy does not enforce, SPF works, a DKIM key was found, or a lookup failed.
     public static func authenticationFinding(for result: DMARCResult, context: DMARCContext) -> Finding? {
-        guard let policy = result.applicablePolicy, policy.isEnforcing,
+        // The policy in force: p=quarantine with t=y is applied as none (RFC 9989 §4.7).
+        guard let policy = result.policyInForce, policy.isEnforcing,
               !context.spfPublished || context.spfBroken, context.dkimKeysFound == 0,
               let governing = result.discovery.governing, let record = governing.record
         else { return nil }
@@ -265,23 +281,7 @@ public enum DMARCRules {
     /// What can be kept of an invalid record: it is parsed again without each tag that fails,
     /// up to 20 times; nil when even `v=DMARC1` cannot be read.
     static func salvage(_ text: String) -> DMARCRecord? {
-        var segments = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-        for _ in 0..<20 {
-            let candidate = segments.joined(separator: ";")
-            do throws(DMARCParseError) {
-                return try DMARCRecord(parsing: candidate)
-            } catch {
-                if case .notDMARCVersion = error.reason { return nil }
-                // Drop the segment that holds the error's offset.
-                var start = 0
-                guard let index = segments.firstIndex(where: { segment in
-                    defer { start += segment.unicodeScalars.count + 1 }
-                    return error.offset >= start && error.offset <= start + segment.unicodeScalars.count
-                }), index > 0 else { return nil }
-                segments.remove(at: index)
-            }
-        }
-        return nil
+        salvageIgnoring(text)?.record
     }
 
     /// A complete record to publish at `_dmarc.<owner>`: `record` with the removed, unknown and
