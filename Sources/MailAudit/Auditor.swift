@@ -86,11 +86,21 @@ public struct Auditor: Sendable {
         validator = auditor.validator
     }
 
-    /// Audits the domains concurrently. Domains not finished by the deadline are reported as such.
+    /// Domains audited at once by ``audit(_:)-([DomainName])``; the rest wait their turn, so
+    /// memory follows this number, not the length of the list.
+    public static let concurrentDomains = 64
+
+    /// Audits the domains, ``concurrentDomains`` at a time. Domains not finished, or not
+    /// started, by the deadline are reported as such.
     public func audit(_ domains: [DomainName]) async -> [DomainReport] {
         let deadline = options.deadline
+        let unique = Set(domains).count
         let reports = await AuditDeadline.$end.withValue(.now + deadline) { await withTaskGroup(of: DomainReport?.self) { group in
-            for domain in domains { group.addTask { await audit(domain) } }
+            var waiting = domains.makeIterator()
+            for _ in 0..<Self.concurrentDomains {
+                guard let domain = waiting.next() else { break }
+                group.addTask { await audit(domain) }
+            }
             // The deadline: when it fires, cancel the audits; the resolver answers cancelled
             // lookups at once, so each audit finishes promptly with what it could check.
             group.addTask {
@@ -98,18 +108,26 @@ public struct Auditor: Sendable {
                 return nil
             }
             var done: [DomainName: DomainReport] = [:]
+            var expired = false
             for await report in group {
                 guard let report else {
+                    expired = true
                     group.cancelAll()
                     continue
                 }
                 done[report.domain] = report
-                if done.count == Set(domains).count { group.cancelAll() }
+                if done.count == unique { group.cancelAll() }
+                while !expired, let next = waiting.next() {
+                    guard done[next] == nil else { continue }
+                    group.addTask { await audit(next) }
+                    break
+                }
             }
             return done
         } }
         return domains.map { domain in
-            var report = reports[domain] ?? DomainReport(domain: domain, findings: [])
+            // Not started before the deadline: nothing was checked, and nothing says no resolver answered.
+            var report = reports[domain] ?? DomainReport(domain: domain, findings: [], resolverAnswered: true, deadlineExceeded: true)
             if report.deadlineExceeded {
                 report.findings.append(Finding(
                     "audit.deadline-exceeded", .inconclusive, subject: .domain(domain),
