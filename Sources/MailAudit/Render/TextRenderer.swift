@@ -2,6 +2,10 @@ import MailAuditCore
 import Foundation
 
 /// Renders a report for people: findings grouped by area, then a summary line.
+///
+/// Findings carry text from DNS records and servers, so every message, evidence line, remedy
+/// and record is shown through ``Swift/String/terminalSafe``: control characters and
+/// bidirectional overrides become visible escapes here, whatever the check that made them did.
 public struct TextRenderer: Sendable {
     public var color: Bool
     /// Show evidence for passing and informational findings too.
@@ -15,14 +19,14 @@ public struct TextRenderer: Sendable {
     static let areaTitles: [String: String] = [
         "mx": "MX", "rdns": "Reverse DNS", "audit": "Audit", "spf": "SPF", "dmarc": "DMARC", "dkim": "DKIM",
         "smtp": "SMTP and TLS", "dnssec": "DNSSEC", "dane": "DANE", "mta-sts": "MTA-STS", "tls-rpt": "TLS-RPT",
-        "bimi": "BIMI", "dnsbl": "DNS blocklists",
+        "bimi": "BIMI", "dnsbl": "DNS blocklists", "zone": "Zone file",
     ]
-    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "dnssec", "dane", "mta-sts", "tls-rpt", "bimi", "dnsbl", "audit"]
+    static let areaOrder = ["mx", "rdns", "spf", "dkim", "dmarc", "smtp", "dnssec", "dane", "mta-sts", "tls-rpt", "bimi", "dnsbl", "zone", "audit"]
 
     public func render(_ report: AuditReport) -> String {
         var out = ""
         for domain in report.domains {
-            out += paint(bold: true, "\(domain.domain)") + "\n"
+            out += paint(bold: true, domain.domain.description.terminalSafe) + "\n"
             let areas = Dictionary(grouping: domain.findings, by: \.id.area)
             let ordered = Self.areaOrder.filter { areas[$0] != nil } + areas.keys.filter { !Self.areaOrder.contains($0) }.sorted()
             for area in ordered {
@@ -42,8 +46,8 @@ public struct TextRenderer: Sendable {
         guard !byDomain.isEmpty else { return "" }
         var out = paint(bold: true, "Records to publish") + "\n"
         for (domain, records) in byDomain {
-            out += "  \(domain)\n"
-            for record in records { out += "    \(record)\n" }
+            out += "  \(domain.description.terminalSafe)\n"
+            for record in records { out += "    \(record.terminalSafe)\n" }
         }
         return out + "\n"
     }
@@ -52,16 +56,16 @@ public struct TextRenderer: Sendable {
 
     private func render(_ finding: Finding) -> String {
         let label = finding.severity.rawValue.uppercased().padding(toLength: 14, withPad: " ", startingAt: 0)
-        var out = "    " + paint(finding.severity, label) + finding.message + "  " + paint(dim: true, "[\(finding.id)]") + "\n"
+        var out = "    " + paint(finding.severity, label) + finding.message.terminalSafe + "  " + paint(dim: true, "[\(finding.id.rawValue.terminalSafe)]") + "\n"
         let detailed = verbose || finding.severity > .info
         if detailed {
             let shown = verbose ? 500 : 40
-            for line in finding.evidence.prefix(shown) { out += indent + paint(dim: true, line) + "\n" }
+            for line in finding.evidence.prefix(shown) { out += indent + paint(dim: true, line.terminalSafe) + "\n" }
             if finding.evidence.count > shown {
                 out += indent + paint(dim: true, "… \(finding.evidence.count - shown) more lines") + "\n"
             }
-            if let remedy = finding.remedy { out += indent + "fix: " + remedy + "\n" }
-            if let reference = finding.reference { out += indent + "see: " + reference + "\n" }
+            if let remedy = finding.remedy { out += indent + "fix: " + remedy.terminalSafe + "\n" }
+            if let reference = finding.reference { out += indent + "see: " + reference.terminalSafe + "\n" }
         }
         return out
     }
