@@ -124,7 +124,7 @@ struct HostileDNSTests {
         let started = ContinuousClock.now
         let report = try await audit("slow.test", on: nameserver, checks: [.mx, .spf, .dmarc], deadline: .seconds(2),
                                      timeout: .seconds(20))
-        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(ContinuousClock.now - started < .seconds(10), "a 2 s deadline against 20 s timeouts")
         #expect(report.resolverAnswered)
         let evidence = report.findings.filter { $0.id == "mx.lookup-failed" }.flatMap(\.evidence).joined(separator: "\n")
         #expect(evidence.contains("not finished by the deadline"), "\(evidence)")

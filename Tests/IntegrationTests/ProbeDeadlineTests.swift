@@ -29,7 +29,9 @@ struct ProbeDeadlineTests {
             return await group.reduce(into: []) { $0.append($1) }
         }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(4), "took \(elapsed) under a 2 s deadline")
+        // Without the deadline the queued probes would each wait their 20 s greeting timeout;
+        // the margin is for a loaded machine, not a speed claim.
+        #expect(elapsed < .seconds(10), "took \(elapsed) under a 2 s deadline")
         #expect(results.filter { $0.outcome == .notStarted }.count == 2, "\(results.map(\.outcome))")
         #expect(results.contains { $0.outcome == .timeout(.greeting) })
     }

@@ -68,7 +68,7 @@ struct DKIMUnusableKeyTests {
         let record = try DKIMKeyRecord(parsing: text)
         let started = ContinuousClock.now
         let outcome = DKIMKeyOutcome(record)
-        #expect(ContinuousClock.now - started < .seconds(1), "decoding is bounded")
+        #expect(ContinuousClock.now - started < .seconds(5), "decoding is bounded")
         let selector = DKIMSelectorResult(selector: "s1", name: DomainName(labels: ["s1", "_domainkey", "example", "test"]), answer: nil,
                                           content: .key(record, text: text, key: outcome))
         let findings = DKIMRules.selectorFindings(selector, explicit: true)
