@@ -20,7 +20,7 @@ enum EHLOOption {
 
 /// The options of the MX probe.
 struct ProbeArguments: ParsableArguments {
-    @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts (a published MTA-STS policy is still fetched over HTTPS).")
+    @Flag(name: .customLong("no-probe"), help: "Do not connect to the MX hosts (MTA-STS policies and BIMI documents are still fetched over HTTPS).")
     var noProbe = false
 
     @Option(name: .customLong("smtp-port"), help: "The port to probe (labs); 25 by default.")
@@ -70,6 +70,7 @@ struct ProbeArguments: ParsableArguments {
     var mtaSTSOptions: MTASTSOptions {
         var options = MTASTSOptions()
         options.httpsPort = UInt16(clamping: httpsPort)
+        options.caFile = caFile
         return options
     }
 

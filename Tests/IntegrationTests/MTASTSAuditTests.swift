@@ -163,7 +163,15 @@ struct MTASTSAuditTests {
         let lab = try await Self.startLab()
         let names = Set(Self.expectations.map(\.domain)).sorted()
         let found = try await Self.audit(lab, names, options: try Self.options(lab, checks: [.mx, .mtaSTS]))
+        // Under --no-probe the policy is still fetched, and still trusted through --ca-file.
+        var dnsOnly = try Self.options(lab, checks: [.mx, .mtaSTS])
+        dnsOnly.probe = nil
+        dnsOnly.now = TestCA.referenceTime
+        dnsOnly.mtaSTS.caFile = lab.ca.rootFile.path
+        let withoutProbe = try await Self.audit(lab, ["good"], options: dnsOnly)
         await lab.stop()
+        #expect(withoutProbe["good"]?.contains { $0.id == "mta-sts.policy" && $0.severity == .pass } == true,
+                "\(withoutProbe["good"]?.map { "\($0.id) \($0.severity) \($0.message)" } ?? [])")
         for (domain, id, severity) in Self.expectations {
             let findings = found[domain] ?? []
             #expect(findings.contains { $0.id.rawValue == id && $0.severity == severity },

@@ -78,8 +78,8 @@ public final class AuditContext: Sendable {
 
     /// The deadline of the whole audit, when one is set.
     public var deadline: ContinuousClock.Instant? { AuditDeadline.end }
-    /// The PEM file of trusted roots for the probe (`--ca-file`); nil means the system's.
-    public var trustStore: String? { options.probe?.caFile }
+    /// The PEM file of trusted roots for the probe and the HTTPS fetches (`--ca-file`); nil means the system's.
+    public var trustStore: String? { options.probe?.caFile ?? options.mtaSTS.caFile }
 
     /// The MX hosts, their addresses and the probe targets.
     public func routing() async -> MailRouting { await routingResult.value() }

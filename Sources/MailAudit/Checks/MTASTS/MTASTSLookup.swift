@@ -9,6 +9,9 @@ public struct MTASTSOptions: Hashable, Sendable {
     public var httpsPort: UInt16 = 443
     /// The longest one policy fetch may take, connection included; the audit's deadline bounds it too.
     public var fetchTimeout: Duration = .seconds(10)
+    /// A PEM file of trusted roots for the HTTPS fetches of MTA-STS policies and BIMI documents
+    /// (`--ca-file`, which also holds under `--no-probe`); nil means the system's.
+    public var caFile: String?
 
     public init() {}
 }
