@@ -144,6 +144,14 @@ struct DMARCRulesTests {
         #expect(finding.map { $0.severity == .warning } ?? true)
     }
 
+    @Test func noSelectorAskedBecauseNothingExistsUnderDomainKey() async throws {
+        let (result, _) = try await check("_dmarc.example.test. TXT \"v=DMARC1; p=reject; \(Self.rua)\"")
+        let context = DMARCContext(spfPublished: false, spfBroken: false, dkimKeysFound: 0, dkimSelectorsTried: 0)
+        let finding = try #require(result.findings(context: context).first { $0.id == "dmarc.enforcing-without-authentication" })
+        #expect(finding.message.contains("nothing exists under _domainkey.example.test"), "\(finding.message)")
+        #expect(!finding.message.contains("0 selectors"))
+    }
+
     @Test func contextFromTheSPFTreeAndDKIMResult() async throws {
         let domain = try DomainName(parsing: "example.test")
         let resolver = try StaticResolver(zone: "_dmarc.example.test. TXT \"v=DMARC1; p=reject; \(Self.rua)\"")

@@ -251,7 +251,12 @@ public enum DMARCRules {
         else { return nil }
         let domain = result.discovery.domain
         let spf = context.spfPublished ? "the SPF record is broken (permerror)" : "there is no SPF record"
-        let tried = context.dkimSelectorsTried == 1 ? "the selector tried" : "the \(context.dkimSelectorsTried) selectors tried"
+        let tried = switch context.dkimSelectorsTried {
+        // Nothing exists under _domainkey (RFC 8020), so no selector needed asking.
+        case 0: "any selector (nothing exists under _domainkey.\(domain))"
+        case 1: "the selector tried"
+        default: "the \(context.dkimSelectorsTried) selectors tried"
+        }
         // A monitoring record at the domain itself overrides an inherited one (RFC 9989 §4.10.1).
         var relaxed = result.discovery.source == .ownRecord ? record : DMARCRecord()
         relaxed.policy = DMARCPolicy.none
