@@ -103,59 +103,48 @@ public struct BIMIRecord: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why a BIMI Assertion Record could not be parsed, and where (draft §4.3).
-public struct BIMIRecordError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
-    /// The tag name as written ("" when the problem is not in a tag).
-    public var tag: String
-    /// 0-based character offset of the problem in the record text.
-    public var offset: Int
-    public var reason: Reason
+public typealias BIMIRecordError = TagListParseError<BIMISyntaxProblem>
 
-    public init(tag: String, offset: Int, reason: Reason) {
-        self.tag = tag
-        self.offset = offset
-        self.reason = reason
+/// What is wrong in a record that ``BIMIRecordError`` locates.
+public enum BIMISyntaxProblem: TagListSyntaxReason {
+    /// The first tag is not exactly `v=BIMI1`.
+    case notBIMIVersion
+    /// A character outside printable ASCII.
+    case nonASCII(Unicode.Scalar)
+    /// A tag with no "=".
+    case missingEquals
+    /// A tag name outside `ALPHA *(ALPHA / DIGIT / "_")`.
+    case badTagName
+    /// A tag written twice.
+    case duplicateTag
+    /// `L=` for `l=` and the like: tag names are case-sensitive.
+    case caseSensitiveName(String)
+    /// A comma in `l=` or `a=`: one URI only, commas encoded.
+    case multipleURIs
+    case badURI(HTTPSURLError)
+    /// No `l` tag, which is required.
+    case missingLocation
+
+    public var description: String {
+        switch self {
+        case .notBIMIVersion: "the record does not start with \"v=BIMI1\""
+        case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a BIMI record"
+        case .missingEquals: "the tag has no \"=\""
+        case .badTagName: "a tag name is a letter, then letters, digits or \"_\""
+        case .duplicateTag: "the tag is written more than once, which makes the record invalid"
+        case .caseSensitiveName(let name): "tag names are case-sensitive: write \"\(name)\""
+        case .multipleURIs: "the tag holds one URI; a comma within it must be written %2C"
+        case .badURI(let error): error.description
+        case .missingLocation: "the record has no l= tag, which is required (empty to decline)"
+        }
     }
+}
 
+extension TagListParseError where Reason == BIMISyntaxProblem {
     /// True when the only problem is a URI with another scheme than `https:`.
     public var isNotHTTPS: Bool {
         if case .badURI(let error) = reason, case .notHTTPS = error.reason { true } else { false }
     }
-
-    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
-        /// The first tag is not exactly `v=BIMI1`.
-        case notBIMIVersion
-        /// A character outside printable ASCII.
-        case nonASCII(Unicode.Scalar)
-        /// A tag with no "=".
-        case missingEquals
-        /// A tag name outside `ALPHA *(ALPHA / DIGIT / "_")`.
-        case badTagName
-        /// A tag written twice.
-        case duplicateTag
-        /// `L=` for `l=` and the like: tag names are case-sensitive.
-        case caseSensitiveName(String)
-        /// A comma in `l=` or `a=`: one URI only, commas encoded.
-        case multipleURIs
-        case badURI(HTTPSURLError)
-        /// No `l` tag, which is required.
-        case missingLocation
-
-        public var description: String {
-            switch self {
-            case .notBIMIVersion: "the record does not start with \"v=BIMI1\""
-            case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a BIMI record"
-            case .missingEquals: "the tag has no \"=\""
-            case .badTagName: "a tag name is a letter, then letters, digits or \"_\""
-            case .duplicateTag: "the tag is written more than once, which makes the record invalid"
-            case .caseSensitiveName(let name): "tag names are case-sensitive: write \"\(name)\""
-            case .multipleURIs: "the tag holds one URI; a comma within it must be written %2C"
-            case .badURI(let error): error.description
-            case .missingLocation: "the record has no l= tag, which is required (empty to decline)"
-            }
-        }
-    }
-
-    public var description: String { located }
 }
 
 /// The BIMI record chosen among the TXT records at `default._bimi.<domain>`: records whose

@@ -143,51 +143,38 @@ public struct DKIMKeyRecord: Hashable, Sendable, CustomStringConvertible {
 public typealias DKIMTag = TagListTag
 
 /// Why a DKIM key record could not be parsed, and where (RFC 6376 §3.2, §3.6.1).
-public struct DKIMParseError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
-    /// The tag name as written ("" when the problem is not in a tag).
-    public var tag: String
-    /// 0-based character offset of the problem in the record text.
-    public var offset: Int
-    public var reason: Reason
+public typealias DKIMParseError = TagListParseError<DKIMSyntaxProblem>
 
-    public init(tag: String, offset: Int, reason: Reason) {
-        self.tag = tag
-        self.offset = offset
-        self.reason = reason
-    }
+/// What is wrong in a record that ``DKIMParseError`` locates.
+public enum DKIMSyntaxProblem: TagListSyntaxReason {
+    case nonASCII(Unicode.Scalar)
+    case missingEquals
+    /// A name that is not `ALPHA *(ALPHA / DIGIT / "_")`.
+    case badTagName
+    case duplicateTag
+    case emptyValue
+    /// `v=` is not the first tag.
+    case versionNotFirst
+    /// `v=` other than `DKIM1`.
+    case badVersion(String)
+    /// No `p=` tag (it is required; an empty value revokes the key).
+    case missingPublicKey
+    /// `p=` is not base64.
+    case badBase64
 
-    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
-        case nonASCII(Unicode.Scalar)
-        case missingEquals
-        /// A name that is not `ALPHA *(ALPHA / DIGIT / "_")`.
-        case badTagName
-        case duplicateTag
-        case emptyValue
-        /// `v=` is not the first tag.
-        case versionNotFirst
-        /// `v=` other than `DKIM1`.
-        case badVersion(String)
-        /// No `p=` tag (it is required; an empty value revokes the key).
-        case missingPublicKey
-        /// `p=` is not base64.
-        case badBase64
-
-        public var description: String {
-            switch self {
-            case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a DKIM key record"
-            case .missingEquals: "the tag has no \"=\""
-            case .badTagName: "a tag name is a letter followed by letters, digits or \"_\""
-            case .duplicateTag: "the tag appears more than once, which makes the whole record invalid"
-            case .emptyValue: "the tag has no value"
-            case .versionNotFirst: "\"v=\" must be the first tag"
-            case .badVersion(let value): "the version is \"\(value)\"; it must be DKIM1"
-            case .missingPublicKey: "there is no \"p=\" tag with the public key"
-            case .badBase64: "the public key is not valid base64"
-            }
+    public var description: String {
+        switch self {
+        case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a DKIM key record"
+        case .missingEquals: "the tag has no \"=\""
+        case .badTagName: "a tag name is a letter followed by letters, digits or \"_\""
+        case .duplicateTag: "the tag appears more than once, which makes the whole record invalid"
+        case .emptyValue: "the tag has no value"
+        case .versionNotFirst: "\"v=\" must be the first tag"
+        case .badVersion(let value): "the version is \"\(value)\"; it must be DKIM1"
+        case .missingPublicKey: "there is no \"p=\" tag with the public key"
+        case .badBase64: "the public key is not valid base64"
         }
     }
-
-    public var description: String { located }
 }
 
 /// DKIM selectors: names under `_domainkey` (RFC 6376 §3.1).

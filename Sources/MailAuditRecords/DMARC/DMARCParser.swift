@@ -89,59 +89,46 @@ extension DMARCRecord {
 }
 
 /// Why a DMARC record could not be parsed, and where (RFC 9989 §4.8).
-public struct DMARCParseError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
-    /// The tag name as written ("" before the first tag).
-    public var tag: String
-    /// 0-based character offset of the problem in the record text.
-    public var offset: Int
-    public var reason: Reason
+public typealias DMARCParseError = TagListParseError<DMARCSyntaxProblem>
 
-    public init(tag: String, offset: Int, reason: Reason) {
-        self.tag = tag
-        self.offset = offset
-        self.reason = reason
-    }
+/// What is wrong in a record that ``DMARCParseError`` locates.
+public enum DMARCSyntaxProblem: TagListSyntaxReason {
+    /// The record does not start with `v=DMARC1` (RFC 9989 §4.7 "v").
+    case notDMARCVersion
+    /// A character outside printable ASCII.
+    case nonASCII(Unicode.Scalar)
+    /// A tag with no "=".
+    case missingEquals
+    /// A tag name that is not letters only.
+    case badTagName
+    /// `tag=` with nothing after it.
+    case emptyValue
+    /// A tag given twice (RFC 6376 §3.2, which DMARC's syntax follows).
+    case duplicateTag
+    /// `p`, `sp` or `np` that is not none, quarantine or reject.
+    case badPolicy(String)
+    /// A flag outside its allowed values.
+    case badValue(String, allowed: [String])
+    /// A `rua` or `ruf` URI that is not valid.
+    case badURI(DMARCURIError)
+    /// An `fo` value outside `dmarc-fo`.
+    case badFailureOptions(String)
 
-    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
-        /// The record does not start with `v=DMARC1` (RFC 9989 §4.7 "v").
-        case notDMARCVersion
-        /// A character outside printable ASCII.
-        case nonASCII(Unicode.Scalar)
-        /// A tag with no "=".
-        case missingEquals
-        /// A tag name that is not letters only.
-        case badTagName
-        /// `tag=` with nothing after it.
-        case emptyValue
-        /// A tag given twice (RFC 6376 §3.2, which DMARC's syntax follows).
-        case duplicateTag
-        /// `p`, `sp` or `np` that is not none, quarantine or reject.
-        case badPolicy(String)
-        /// A flag outside its allowed values.
-        case badValue(String, allowed: [String])
-        /// A `rua` or `ruf` URI that is not valid.
-        case badURI(DMARCURIError)
-        /// An `fo` value outside `dmarc-fo`.
-        case badFailureOptions(String)
-
-        public var description: String {
-            switch self {
-            case .notDMARCVersion: "the record does not start with \"v=DMARC1\""
-            case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a DMARC record"
-            case .missingEquals: "the tag has no \"=\""
-            case .badTagName: "a tag name is made of letters only"
-            case .emptyValue: "the tag has no value"
-            case .duplicateTag: "the tag appears more than once"
-            case .badPolicy(let value): "\"\(value)\" is not a policy: none, quarantine or reject"
-            case .badValue(let value, let allowed): "\"\(value)\" is not one of \(allowed.joined(separator: ", "))"
-            case .badURI(let error): error.description
-            case .badFailureOptions(let value):
-                "\"\(value)\" is not a list of failure options: 0 or 1, d, s, separated by \":\", each at most once"
-            }
+    public var description: String {
+        switch self {
+        case .notDMARCVersion: "the record does not start with \"v=DMARC1\""
+        case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a DMARC record"
+        case .missingEquals: "the tag has no \"=\""
+        case .badTagName: "a tag name is made of letters only"
+        case .emptyValue: "the tag has no value"
+        case .duplicateTag: "the tag appears more than once"
+        case .badPolicy(let value): "\"\(value)\" is not a policy: none, quarantine or reject"
+        case .badValue(let value, let allowed): "\"\(value)\" is not one of \(allowed.joined(separator: ", "))"
+        case .badURI(let error): error.description
+        case .badFailureOptions(let value):
+            "\"\(value)\" is not a list of failure options: 0 or 1, d, s, separated by \":\", each at most once"
         }
     }
-
-    public var description: String { located }
 }
 
 extension StringProtocol {

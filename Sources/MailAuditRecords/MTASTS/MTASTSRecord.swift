@@ -96,58 +96,45 @@ public struct MTASTSRecord: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why an MTA-STS TXT record could not be parsed, and where (RFC 8461 §3.1).
-public struct MTASTSRecordError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
-    /// The field name as written ("" when the problem is not in a field).
-    public var tag: String
-    /// 0-based character offset of the problem in the record text.
-    public var offset: Int
-    public var reason: Reason
+public typealias MTASTSRecordError = TagListParseError<MTASTSSyntaxProblem>
 
-    public init(tag: String, offset: Int, reason: Reason) {
-        self.tag = tag
-        self.offset = offset
-        self.reason = reason
-    }
+/// What is wrong in a record that ``MTASTSRecordError`` locates.
+public enum MTASTSSyntaxProblem: TagListSyntaxReason {
+    /// The record does not start with exactly `v=STSv1`.
+    case notSTSVersion
+    /// A character outside printable ASCII.
+    case nonASCII(Unicode.Scalar)
+    /// A field with no "=".
+    case missingEquals
+    /// A field name outside `sts-ext-name`, or longer than 32 characters.
+    case badTagName
+    /// Whitespace between a field's name and "=", or between "=" and its value.
+    case whitespaceAroundEquals
+    /// `ID=` or `V=`: the names `id` and `v` are case-sensitive.
+    case caseSensitiveName(String)
+    /// `field=` with nothing after it.
+    case emptyValue
+    /// An `id` that is not 1 to 32 letters and digits.
+    case badID(String)
+    /// An extension value with a space or "=".
+    case badExtensionValue(Unicode.Scalar)
+    /// No `id` field.
+    case missingID
 
-    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
-        /// The record does not start with exactly `v=STSv1`.
-        case notSTSVersion
-        /// A character outside printable ASCII.
-        case nonASCII(Unicode.Scalar)
-        /// A field with no "=".
-        case missingEquals
-        /// A field name outside `sts-ext-name`, or longer than 32 characters.
-        case badTagName
-        /// Whitespace between a field's name and "=", or between "=" and its value.
-        case whitespaceAroundEquals
-        /// `ID=` or `V=`: the names `id` and `v` are case-sensitive.
-        case caseSensitiveName(String)
-        /// `field=` with nothing after it.
-        case emptyValue
-        /// An `id` that is not 1 to 32 letters and digits.
-        case badID(String)
-        /// An extension value with a space or "=".
-        case badExtensionValue(Unicode.Scalar)
-        /// No `id` field.
-        case missingID
-
-        public var description: String {
-            switch self {
-            case .notSTSVersion: "the record does not start with \"v=STSv1\""
-            case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in an MTA-STS record"
-            case .missingEquals: "the field has no \"=\""
-            case .badTagName: "a field name is a letter or digit, then at most 31 letters, digits, \"_\", \"-\" or \".\""
-            case .whitespaceAroundEquals: "no whitespace may stand around \"=\""
-            case .caseSensitiveName(let name): "field names are case-sensitive: write \"\(name)\""
-            case .emptyValue: "the field has no value"
-            case .badID(let value): "\"\(value)\" is not an id: 1 to 32 letters and digits, nothing else"
-            case .badExtensionValue(let scalar): "\(TagList.show(scalar)) cannot appear in an extension value"
-            case .missingID: "the record has no id field, which is required"
-            }
+    public var description: String {
+        switch self {
+        case .notSTSVersion: "the record does not start with \"v=STSv1\""
+        case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in an MTA-STS record"
+        case .missingEquals: "the field has no \"=\""
+        case .badTagName: "a field name is a letter or digit, then at most 31 letters, digits, \"_\", \"-\" or \".\""
+        case .whitespaceAroundEquals: "no whitespace may stand around \"=\""
+        case .caseSensitiveName(let name): "field names are case-sensitive: write \"\(name)\""
+        case .emptyValue: "the field has no value"
+        case .badID(let value): "\"\(value)\" is not an id: 1 to 32 letters and digits, nothing else"
+        case .badExtensionValue(let scalar): "\(TagList.show(scalar)) cannot appear in an extension value"
+        case .missingID: "the record has no id field, which is required"
         }
     }
-
-    public var description: String { located }
 }
 
 /// The MTA-STS record chosen among the TXT records at `_mta-sts.<domain>` (RFC 8461 §3.1):

@@ -100,59 +100,46 @@ public struct TLSRPTRecord: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why a TLS-RPT record could not be parsed, and where (RFC 8460 §3).
-public struct TLSRPTParseError: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
-    /// The field name as written ("" when the problem is not in a field).
-    public var tag: String
-    /// 0-based character offset of the problem in the record text.
-    public var offset: Int
-    public var reason: Reason
+public typealias TLSRPTParseError = TagListParseError<TLSRPTSyntaxProblem>
 
-    public init(tag: String, offset: Int, reason: Reason) {
-        self.tag = tag
-        self.offset = offset
-        self.reason = reason
-    }
+/// What is wrong in a record that ``TLSRPTParseError`` locates.
+public enum TLSRPTSyntaxProblem: TagListSyntaxReason {
+    /// The record does not start with exactly `v=TLSRPTv1`.
+    case notTLSRPTVersion
+    /// A character outside printable ASCII.
+    case nonASCII(Unicode.Scalar)
+    /// A field with no "=".
+    case missingEquals
+    /// A field name that is not a letter or digit then up to 31 letters, digits, "_", "-" or ".".
+    case badTagName
+    /// `RUA=` or `V=`: the names of RFC 8460's fields are case-sensitive.
+    case caseSensitiveName(String)
+    /// A field given twice.
+    case duplicateTag
+    /// `name=` with nothing after it.
+    case emptyValue
+    /// `rua = …`: the grammar allows no whitespace around "=".
+    case whitespaceAroundEquals
+    /// A `rua` URI that is not valid.
+    case badURI(TLSRPTURIError)
+    /// An extension value holding a space or "=".
+    case badExtensionValue(Unicode.Scalar)
+    /// No `rua` field: it is required.
+    case missingReportURIs
 
-    public enum Reason: TagListSyntaxReason, Hashable, Sendable, CustomStringConvertible {
-        /// The record does not start with exactly `v=TLSRPTv1`.
-        case notTLSRPTVersion
-        /// A character outside printable ASCII.
-        case nonASCII(Unicode.Scalar)
-        /// A field with no "=".
-        case missingEquals
-        /// A field name that is not a letter or digit then up to 31 letters, digits, "_", "-" or ".".
-        case badTagName
-        /// `RUA=` or `V=`: the names of RFC 8460's fields are case-sensitive.
-        case caseSensitiveName(String)
-        /// A field given twice.
-        case duplicateTag
-        /// `name=` with nothing after it.
-        case emptyValue
-        /// `rua = …`: the grammar allows no whitespace around "=".
-        case whitespaceAroundEquals
-        /// A `rua` URI that is not valid.
-        case badURI(TLSRPTURIError)
-        /// An extension value holding a space or "=".
-        case badExtensionValue(Unicode.Scalar)
-        /// No `rua` field: it is required.
-        case missingReportURIs
-
-        public var description: String {
-            switch self {
-            case .notTLSRPTVersion: "the record does not start with exactly \"v=TLSRPTv1\""
-            case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a TLS-RPT record"
-            case .missingEquals: "the field has no \"=\""
-            case .badTagName: "a field name is a letter or digit followed by at most 31 letters, digits, \"_\", \"-\" or \".\""
-            case .caseSensitiveName(let name): "field names are case-sensitive: write \"\(name)\""
-            case .duplicateTag: "the field appears more than once"
-            case .emptyValue: "the field has no value"
-            case .whitespaceAroundEquals: "no whitespace is allowed around \"=\""
-            case .badURI(let error): error.description
-            case .badExtensionValue(let scalar): "an extension value cannot contain \(TagList.show(scalar))"
-            case .missingReportURIs: "the record has no rua field, which is required"
-            }
+    public var description: String {
+        switch self {
+        case .notTLSRPTVersion: "the record does not start with exactly \"v=TLSRPTv1\""
+        case .nonASCII(let scalar): "\(TagList.show(scalar)) cannot appear in a TLS-RPT record"
+        case .missingEquals: "the field has no \"=\""
+        case .badTagName: "a field name is a letter or digit followed by at most 31 letters, digits, \"_\", \"-\" or \".\""
+        case .caseSensitiveName(let name): "field names are case-sensitive: write \"\(name)\""
+        case .duplicateTag: "the field appears more than once"
+        case .emptyValue: "the field has no value"
+        case .whitespaceAroundEquals: "no whitespace is allowed around \"=\""
+        case .badURI(let error): error.description
+        case .badExtensionValue(let scalar): "an extension value cannot contain \(TagList.show(scalar))"
+        case .missingReportURIs: "the record has no rua field, which is required"
         }
     }
-
-    public var description: String { located }
 }

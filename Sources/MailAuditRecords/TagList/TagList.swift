@@ -32,8 +32,8 @@ public struct TagListTag: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The reasons a tag-list record's parser gives for the problems of the tag-list syntax itself;
-/// the cases of ``DKIMParseError/Reason`` and ``DMARCParseError/Reason`` of the same names.
-protocol TagListSyntaxReason: CustomStringConvertible {
+/// the cases of the same names in ``DKIMSyntaxProblem``, ``DMARCSyntaxProblem`` and the others.
+public protocol TagListSyntaxReason: Hashable, Sendable, CustomStringConvertible {
     /// A character outside printable ASCII and whitespace.
     static func nonASCII(_ scalar: Unicode.Scalar) -> Self
     /// A tag with no "=".
@@ -42,8 +42,26 @@ protocol TagListSyntaxReason: CustomStringConvertible {
     static var badTagName: Self { get }
 }
 
-/// Why a tag-list record could not be parsed, and where: ``DKIMParseError``, ``DMARCParseError``.
-protocol TagListRecordError: Error {
+/// Why a tag-list record could not be parsed, and where; each record names its own reasons,
+/// for example ``DKIMParseError``, which is `TagListParseError<DKIMSyntaxProblem>`.
+public struct TagListParseError<Reason: TagListSyntaxReason>: TagListRecordError, Hashable, Sendable, CustomStringConvertible {
+    /// The tag name as written ("" when the problem is not in a tag).
+    public var tag: String
+    /// 0-based character offset of the problem in the record text.
+    public var offset: Int
+    public var reason: Reason
+
+    public init(tag: String, offset: Int, reason: Reason) {
+        self.tag = tag
+        self.offset = offset
+        self.reason = reason
+    }
+
+    public var description: String { located }
+}
+
+/// What the tag-list parsers need of a record's error.
+public protocol TagListRecordError: Error {
     associatedtype Reason: TagListSyntaxReason
     /// The tag name as written ("" when the problem is not in a tag).
     var tag: String { get }
