@@ -147,41 +147,15 @@ extension TagListParseError where Reason == BIMISyntaxProblem {
     }
 }
 
-/// The BIMI record chosen among the TXT records at `default._bimi.<domain>`: records whose
-/// first tag is not `v=BIMI1` are ignored (§4.3), and more than one is an error.
-///
-/// ```swift
-/// BIMIRecordSelection(texts: ["v=BIMI1; l=https://example.com/l.svg", "other"]).outcome   // .record(…)
-/// BIMIRecordSelection(texts: ["v=bimi1; l="]).nearMisses   // ["v=bimi1; l="]: the version must match exactly
-/// ```
-public struct BIMIRecordSelection: Hashable, Sendable {
-    /// The records whose first tag is `v=BIMI1`.
-    public let candidates: [String]
-    /// Records that mention BIMI1 but do not start with `v=BIMI1`: ignored by receivers, though
-    /// meant as BIMI records.
-    public let nearMisses: [String]
+/// BIMI records among the TXT records at `default._bimi.<domain>`: records whose first tag is
+/// not `v=BIMI1` are ignored (§4.3), and more than one is an error.
+public typealias BIMIRecordSelection = TXTRecordSelection<BIMIRecordKind>
 
-    public init(texts: [String]) {
-        candidates = texts.filter(Self.isBIMI)
-        nearMisses = texts.filter { !Self.isBIMI($0) && $0.lowercasedASCII.contains("bimi1") }
-    }
-
-    /// Selects among the TXT records of an answer; records of other types are ignored.
-    public init(records: [DNSRecord]) {
-        self.init(texts: records.compactMap(\.data.joinedText))
-    }
-
-    public var outcome: RecordSelectionOutcome { RecordSelectionOutcome(candidates: candidates) }
+public enum BIMIRecordKind: TXTRecordKind {
+    public static let versionWord = "bimi1"
 
     /// `v`, "=", `BIMI1` with optional whitespace around "=", then the end, whitespace or ";".
-    public static func isBIMI(_ text: String) -> Bool {
-        var rest = Substring(text).drop { $0 == " " || $0 == "\t" }
-        guard rest.hasPrefix("v") else { return false }
-        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
-        guard rest.hasPrefix("=") else { return false }
-        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
-        guard rest.hasPrefix("BIMI1") else { return false }
-        rest = rest.dropFirst(5)
-        return rest.isEmpty || rest.first == ";" || rest.first == " " || rest.first == "\t"
+    public static func matches(_ text: String) -> Bool {
+        BIMIRecordSelection.startsWithVersionTag(Substring(text).drop { $0 == " " || $0 == "\t" }, value: "BIMI1") { $0 == "v" }
     }
 }

@@ -137,38 +137,14 @@ public enum MTASTSSyntaxProblem: TagListSyntaxReason {
     }
 }
 
-/// The MTA-STS record chosen among the TXT records at `_mta-sts.<domain>` (RFC 8461 §3.1):
-/// records that do not begin with `v=STSv1` are discarded, and when more than one is left senders
-/// assume the domain has no policy.
-///
-/// ```swift
-/// MTASTSRecordSelection(texts: ["v=STSv1; id=1", "google-site-verification=x"]).outcome  // .record("v=STSv1; id=1")
-/// MTASTSRecordSelection(texts: ["id=1; v=STSv1"]).nearMisses   // ["id=1; v=STSv1"]: ignored by senders
-/// ```
-public struct MTASTSRecordSelection: Hashable, Sendable {
-    /// The records that start with `v=STSv1`.
-    public let candidates: [String]
-    /// Records that mention STSv1 but do not start with `v=STSv1`: senders ignore them, though
-    /// their publisher meant them as MTA-STS records.
-    public let nearMisses: [String]
+/// MTA-STS records among the TXT records at `_mta-sts.<domain>` (RFC 8461 §3.1): records that do
+/// not begin with `v=STSv1` are discarded, and when more than one is left senders assume the
+/// domain has no policy.
+public typealias MTASTSRecordSelection = TXTRecordSelection<MTASTSRecordKind>
 
-    public init(texts: [String]) {
-        candidates = texts.filter(Self.isSTS)
-        nearMisses = texts.filter { !Self.isSTS($0) && $0.lowercasedASCII.contains("stsv1") }
-    }
-
-    /// Selects among the TXT records of an answer; records of other types are ignored.
-    public init(records: [DNSRecord]) {
-        self.init(texts: records.compactMap(\.data.joinedText))
-    }
-
-    /// None, one, or several MTA-STS records.
-    public var outcome: RecordSelectionOutcome { RecordSelectionOutcome(candidates: candidates) }
+public enum MTASTSRecordKind: TXTRecordKind {
+    public static let versionWord = "stsv1"
 
     /// `v=STSv1` then the end, whitespace or ";".
-    public static func isSTS(_ text: String) -> Bool {
-        guard text.hasPrefix("v=STSv1") else { return false }
-        let rest = text.dropFirst(7)
-        return rest.isEmpty || rest.first == ";" || rest.first == " " || rest.first == "\t"
-    }
+    public static func matches(_ text: String) -> Bool { MTASTSRecordSelection.startsWithVersion(text, "v=STSv1") }
 }
