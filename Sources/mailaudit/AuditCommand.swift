@@ -22,11 +22,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var dns: DNSOptions
 
-    @Option(name: .customLong("ip"), help: "An address that sends the domain's mail, checked for reverse DNS. Repeatable.")
-    var sendingAddresses: [String] = []
-
-    @Option(name: .customLong("selector"), help: "A DKIM selector to check (repeatable). Default: try the common selectors.")
-    var selectors: [String] = []
+    @OptionGroup var choices: AuditChoices
 
     @Option(name: .customLong("dnsbl"), help: "A DNS blocklist zone to check every MX and --ip address on, e.g. zen.spamhaus.org (repeatable; none by default; the list's terms of use apply).")
     var dnsblZones: [String] = []
@@ -36,32 +32,17 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .customLong("domains-file"), help: "Read domains from this file, one a line (# comments, blank lines skipped); - reads standard input.")
     var domainsFile: String?
 
-    @Option(help: "Checks to run, comma-separated: mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl, bimi (default all).")
-    var checks: String?
-
     @Option(help: "With jsonl or csv: how many domains are audited at once.")
     var concurrency: Int = 64
 
     @Option(help: "Take only the K-th of N parts of the list (0-based, by a stable hash of the domain), e.g. 0/4.")
     var shard: String?
 
-    @Option(help: "Seconds the audit may take (with jsonl and csv: each domain); what is unfinished then is reported inconclusive.")
-    var deadline: Double = 60
-
     @Option(help: "Output format: text or json (the whole report at the end), jsonl or csv (one line a domain as each finishes), junit (JUnit XML: a test suite per domain, a test case per check area) or sarif (SARIF 2.1.0 for code scanning).")
     var format: AuditFormat = .text
 
-    @Option(name: .customLong("fail-on"), help: "Exit 1 on: failure (default), warning (failures or warnings), inconclusive (any of the three).")
-    var failOn: FailThreshold = .failure
-
-    @Flag(help: "Treat private and loopback MX addresses as information, for lab and intranet domains.")
-    var allowPrivateAddresses = false
-
-    @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
-    var color: ColorChoice = .auto
-
-    @Flag(name: .shortAndLong, help: "Show evidence for every finding, passing ones too.")
-    var verbose = false
+    /// The severity from which the exit code is 1.
+    var threshold: Severity { choices.threshold }
 
     @Flag(name: .customLong("show-libraries"), help: "Print the versions of the linked ldns and OpenSSL and exit.")
     var showLibraries = false
@@ -72,21 +53,13 @@ struct AuditCommand: AsyncParsableCommand {
         if let domainsFile, domainsFile != "-", !FileManager.default.isReadableFile(atPath: domainsFile) {
             problems.append("--domains-file \"\(domainsFile.terminalSafe)\" cannot be read")
         }
-        if let checks, case .failure(let problem) = Self.parseChecks(checks) { problems.append(problem.description) }
         if let shard, Self.parseShard(shard) == nil { problems.append("--shard \"\(shard.terminalSafe)\" is not K/N with 0 ≤ K < N ≤ 100000, for example 0/4") }
         if !(1...4096).contains(concurrency) { problems.append("--concurrency must be between 1 and 4096") }
-        problems += dns.problems + probe.problems
-        if let problem = SecondsOption.problem("--deadline", deadline, atMost: 3600) { problems.append(problem) }
+        problems += dns.problems + choices.problems + probe.problems
         for domain in domains {
             do throws(DomainNameError) { _ = try DomainName(parsing: domain) } catch {
                 problems.append("\"\(domain)\": \(error)")
             }
-        }
-        for selector in selectors where DKIMSelector.recordName(selector, domain: DomainName(labels: ["example", "com"])) == nil {
-            problems.append("--selector \"\(selector)\" is not a selector: DNS labels (letters, digits, hyphens, underscores) separated by dots")
-        }
-        for text in sendingAddresses where IPAddress(text) == nil {
-            problems.append("--ip \"\(text)\" is not an IPv4 or IPv6 address")
         }
         for zone in dnsblZones {
             do throws(DNSBLZoneError) { _ = try DNSBLZone.parse(zone) } catch { problems.append("--dnsbl \"\(zone.terminalSafe)\": \(error)") }
@@ -101,17 +74,13 @@ struct AuditCommand: AsyncParsableCommand {
         }
         let nameservers = try dns.nameservers()
         var options = AuditOptions()
-        if let checks, case .success(let selected) = Self.parseChecks(checks) { options.checks = selected }
-        options.sendingAddresses = sendingAddresses.compactMap(IPAddress.init)
-        options.allowPrivateAddresses = allowPrivateAddresses
+        choices.apply(to: &options)
         options.trustResolverAD = dns.trustResolverAD
         // Validation costs a DS and a DNSKEY question per zone: only when a check reads it.
         if !options.checks.isDisjoint(with: [.dnssec, .dane]) { options.trustAnchors = dns.trustAnchors() }
-        options.dkimSelectors = selectors
         options.dnsblZones = dnsblZones.compactMap { try? DNSBLZone.parse($0) }
         options.probe = probe.options
         options.mtaSTS = probe.mtaSTSOptions
-        options.deadline = .milliseconds(Int(deadline * 1000))
         if format == .jsonl || format == .csv {
             return try await stream(options: options, nameservers: nameservers)
         }
@@ -126,7 +95,7 @@ struct AuditCommand: AsyncParsableCommand {
         case .json: print(JSONRenderer.render(report, failOn: threshold))
         case .junit: print(JUnitRenderer.render(report, failOn: threshold), terminator: "")
         case .sarif: print(SARIFRenderer.render(report))
-        case .text, .jsonl, .csv: print(TextRenderer(color: useColor, verbose: verbose).render(report), terminator: "")
+        case .text, .jsonl, .csv: print(choices.textRenderer.render(report), terminator: "")
         }
         if report.couldNotAudit {
             FileHandle.standardError.write(Data("mailaudit: no DNS resolver answered (\(nameservers.map(\.description).joined(separator: ", ")))\n".utf8))
@@ -135,15 +104,6 @@ struct AuditCommand: AsyncParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 
-    private var useColor: Bool { color.isEnabled }
-
-    var threshold: Severity {
-        switch failOn {
-        case .failure: .failure
-        case .warning: .warning
-        case .inconclusive: .inconclusive
-        }
-    }
 }
 
 extension ColorChoice {
