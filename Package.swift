@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "mailaudit", targets: ["mailaudit"]),
         .library(name: "MailAudit", targets: ["MailAudit"]),
+        // The parsers alone, for the libFuzzer targets of fuzz/Package.swift (a package of its own).
+        .library(name: "MailAuditParsers", targets: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

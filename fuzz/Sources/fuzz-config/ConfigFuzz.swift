@@ -1,0 +1,14 @@
+// The scheduled audit's TOML configuration: TOMLKit's parser, then every value checked.
+import MailAudit
+
+/// One input; a trap, a sanitizer report or a leak is what the fuzzer looks for.
+func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    do {
+        let configuration = try RunConfiguration.parse(text, file: "fuzz.toml")
+        _ = configuration.domains.count
+    } catch {
+        _ = error.description
+    }
+    return 0
+}
