@@ -46,6 +46,11 @@ public struct TrustAnchors: Sendable {
         byOwner.keys.contains { name.isSubdomain(of: $0) }
     }
 
+    /// The anchor nearest above `name` (or at it), where its chain of trust starts.
+    public func closestAnchor(above name: DomainName) -> DomainName? {
+        byOwner.keys.filter { name.isSubdomain(of: $0) }.max { $0.labels.count < $1.labels.count }
+    }
+
     /// The owner names, for the report.
     public var owners: [DomainName] { byOwner.keys.sorted { $0.labels.count < $1.labels.count } }
 }

@@ -17,6 +17,8 @@ import Testing
         #expect(anchors.anchor(for: DomainName(labels: ["example", "test"]))?.first?.type == .ds)
         #expect(anchors.covers(DomainName(labels: ["mail", "example", "org"])))
         #expect(anchors.owners.first == DomainName(labels: []))
+        #expect(anchors.closestAnchor(above: DomainName(labels: ["mx", "example", "test"])) == DomainName(labels: ["example", "test"]))
+        #expect(anchors.closestAnchor(above: DomainName(labels: ["example", "org"])) == DomainName(labels: []))
     }
 
     @Test func aLineThatIsNotAnAnchorIsNamedWithItsNumber() {
