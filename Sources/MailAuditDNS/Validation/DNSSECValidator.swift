@@ -193,8 +193,8 @@ public final class DNSSECValidator: Sendable {
             return task
         }
         let trust = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-        // "Could not tell" is not kept: a later answer from the zone asks again.
-        if case .unknown = trust.verdict { zones.withLock { if $0[zone] == task { $0[zone] = nil } } }
+        // A walk cut short by the deadline is not kept: a later audit of the zone asks again.
+        if Task.isCancelled, case .unknown = trust.verdict { zones.withLock { if $0[zone] == task { $0[zone] = nil } } }
         return trust
     }
 
