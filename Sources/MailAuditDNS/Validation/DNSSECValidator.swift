@@ -28,6 +28,7 @@ public final class DNSSECValidator: Sendable {
     /// The instant signatures are judged at.
     let time: Date
     private let zones = Mutex<[DomainName: Task<ZoneTrust, Never>]>([:])
+    private let prefetched = Mutex<Set<DNSQuestion>>([])
     /// Zones remembered; past it the memory starts afresh, so a bulk run stays flat.
     static let rememberedZones = 10_000
 
@@ -78,7 +79,13 @@ public final class DNSSECValidator: Sendable {
             guard let parent = name.parent else { break }
             name = parent
         }
-        for question in questions {
+        // Each question is prefetched once a run: the cache forgets failures after a few seconds,
+        // and a question asked again then would go out twice.
+        let fresh = prefetched.withLock { asked in
+            if asked.count >= Self.rememberedZones { asked.removeAll() }
+            return questions.filter { asked.insert($0).inserted }
+        }
+        for question in fresh {
             Task { [resolver] in _ = await resolver.resolve(question) }
         }
     }
