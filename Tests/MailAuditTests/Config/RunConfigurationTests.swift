@@ -305,6 +305,15 @@ struct RunConfigurationTests {
             problems: [Expected(2, "", .syntax, "not valid TOML")]),
         Bad(reason: "a key defined twice is a TOML error", toml: base + "\nname = \"example.org\"",
             problems: [Expected(7, "", .syntax, "not valid TOML")]),
+        // Found by the config fuzz target: TOMLKit's toml++ asserted (aborted) on these.
+        Bad(reason: "a table name starting with a non-ASCII letter", toml: base + "\n[\u{E9}t\u{E9}]",
+            problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
+        Bad(reason: "an array-of-tables name starting with U+FFFD", toml: base + "\n  [[ \u{FFFD}relay]]",
+            problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
+        Bad(reason: "a table name starting with a dot", toml: base + "\n[.istory]",
+            problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
+        Bad(reason: "a '[' alone on its line", toml: base + "\n[\r\nx = 1",
+            problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
         Bad(reason: "bad check name", toml: base + "\n[defaults]\nchecks = [\"mx\", \"ipv9\", \"spff\"]",
             problems: [
                 Expected(8, "defaults.checks[1]", .badValue, "\"ipv9\" is not a check; the checks are mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl, bimi"),

@@ -33,11 +33,36 @@ extension RunConfiguration {
     ///   known one), wrong types, bad addresses, host names and IP addresses, bad enumeration
     ///   values, numbers out of range, missing keys, conflicting keys, duplicate domains and
     ///   inline passwords.
+    /// The line of the first table header (`[name]` or `[[name]]`) whose name does not start with
+    /// a bare-key character (ASCII letter, digit, `-`, `_`) or a quote: `[.a]`, `[=a]`, `[é]`, or
+    /// a `[` that ends its line. Such a file is invalid TOML, but TOMLKit's toml++ asserts on it
+    /// (an abort, or undefined behaviour where assertions are off) instead of reporting an error.
+    /// Found by the `config` fuzz target (docs/fuzzing.md).
+    static func badTableHeaderLine(_ text: String) -> Int? {
+        // Scalars, not Characters: in a String, CR LF is one Character.
+        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var scalars = line.drop { $0 == " " || $0 == "\t" }
+            guard scalars.first == "[" else { continue }
+            scalars = scalars.dropFirst().drop { $0 == "[" || $0 == " " || $0 == "\t" }
+            guard let first = scalars.first else { return index + 1 }
+            let bare = first.isASCII && (first.properties.isAlphabetic || ("0"..."9").contains(first) || first == "-" || first == "_")
+            if !(bare || first == "\"" || first == "'" || first == "]") { return index + 1 }
+        }
+        return nil
+    }
+
     public static func parse(_ text: String, file: String) throws(ConfigError) -> RunConfiguration {
         if let nul = text.unicodeScalars.firstIndex(of: "\0") {
             let line = text.unicodeScalars[..<nul].filter { $0 == "\n" }.count + 1
             throw ConfigError(problems: [
                 ConfigProblem(file: file, line: line, keyPath: "", kind: .syntax, message: "not valid TOML: a NUL character")
+            ])
+        }
+        if let line = badTableHeaderLine(text) {
+            throw ConfigError(problems: [
+                ConfigProblem(
+                    file: file, line: line, keyPath: "", kind: .syntax,
+                    message: "not valid TOML: a table name must start with a letter, a digit, '-', '_' or a quote")
             ])
         }
         let root: TOMLTable
