@@ -153,12 +153,7 @@ final class SSLSession {
             let savedErrno = errno
             switch error {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                let events = Int16(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
-                switch waitForSocket(descriptor, events: events, deadline: deadline) {
-                case .ready: continue
-                case .timedOut: throw .timedOut
-                case .failed(let code): throw StreamError(errno: code)
-                }
+                try waitToRetry(error, deadline: deadline)
             case SSL_ERROR_ZERO_RETURN:
                 return []
             case SSL_ERROR_SYSCALL:
@@ -170,6 +165,15 @@ final class SSLSession {
                 if openSSLErrorIsUnexpectedEOF() { _ = drainOpenSSLErrors(); return [] }
                 throw .failed(drainOpenSSLErrors() ?? "SSL error \(error)")
             }
+        }
+    }
+
+    /// Waits until the socket is ready for what OpenSSL asked for (WANT_READ or WANT_WRITE).
+    private func waitToRetry(_ error: Int32, deadline: ContinuousClock.Instant) throws(StreamError) {
+        switch waitForSocket(descriptor, events: Int16(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), deadline: deadline) {
+        case .ready: return
+        case .timedOut: throw .timedOut
+        case .failed(let code): throw StreamError(errno: code)
         }
     }
 
@@ -187,12 +191,7 @@ final class SSLSession {
             let savedErrno = errno
             switch error {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                let events = Int16(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
-                switch waitForSocket(descriptor, events: events, deadline: deadline) {
-                case .ready: continue
-                case .timedOut: throw .timedOut
-                case .failed(let code): throw StreamError(errno: code)
-                }
+                try waitToRetry(error, deadline: deadline)
             case SSL_ERROR_ZERO_RETURN:
                 throw .closed
             case SSL_ERROR_SYSCALL:
