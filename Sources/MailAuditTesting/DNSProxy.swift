@@ -29,7 +29,7 @@ public final class DNSProxy: Sendable {
     public let upstreamPort: UInt16
     private let core: ProxyCore
     private let group: any EventLoopGroup
-    private let bound = Mutex<LoopbackBinder.Bound?>(nil)
+    private let listeners = LoopbackDNSListeners()
 
     /// What the proxy has seen since it started or was last reset.
     public struct Statistics: Hashable, Sendable {
@@ -79,7 +79,7 @@ public final class DNSProxy: Sendable {
     }
 
     /// The port the proxy listens on for UDP and TCP, or nil when it is not running.
-    public var port: UInt16? { bound.withLock { $0?.port } }
+    public var port: UInt16? { listeners.port }
 
     /// The running proxy's port.
     ///
@@ -114,39 +114,11 @@ public final class DNSProxy: Sendable {
     public func start() async throws(HarnessError) {
         guard port == nil else { return }
         let core = self.core
-        let result = try await LoopbackBinder.bind(
-            udp: { [group] in
-                DatagramBootstrap(group: group).channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(UDPFrontHandler(core: core))
-                    }
-                }
-            },
-            tcp: { [group] in
-                ServerBootstrap(group: group).childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(TCPFrontHandler(core: core))
-                    }
-                }
-            })
-        bound.withLock { $0 = result }
+        try await listeners.start(group: group, udp: { UDPFrontHandler(core: core) }, tcp: { TCPFrontHandler(core: core) })
     }
 
     /// Closes the listening sockets. Queries in flight may still be answered.
-    public func stop() async {
-        guard let result = bound.withLock({ state -> LoopbackBinder.Bound? in
-            defer { state = nil }
-            return state
-        }) else { return }
-        for channel in result.channels { try? await channel.close() }
-    }
-
-    deinit {
-        if let result = bound.withLock({ $0 }) {
-            for channel in result.channels { channel.close(promise: nil) }
-        }
-    }
+    public func stop() async { await listeners.stop() }
 }
 
 /// State shared by every handler of one proxy.

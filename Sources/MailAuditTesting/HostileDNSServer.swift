@@ -28,7 +28,7 @@ public final class HostileDNSServer: Sendable {
     }
 
     private let script: @Sendable (Query) -> Response
-    private let bound = Mutex<LoopbackBinder.Bound?>(nil)
+    private let listeners = LoopbackDNSListeners()
     private final class QueryLog: Sendable {
         let counts = Mutex<[DNSQuestion: Int]>([:])
     }
@@ -37,7 +37,7 @@ public final class HostileDNSServer: Sendable {
     public init(script: @escaping @Sendable (Query) -> Response) { self.script = script }
 
     /// The port UDP and TCP listen on, once started.
-    public var port: UInt16? { bound.withLock { $0?.port } }
+    public var port: UInt16? { listeners.port }
     /// Queries received so far, over both transports.
     public var queryCount: Int { log.counts.withLock { $0.values.reduce(0, +) } }
     /// How often each question was received.
@@ -58,38 +58,11 @@ public final class HostileDNSServer: Sendable {
             if case .message(let reply) = script(Query(bytes: bytes, question: question, overTCP: overTCP)) { return reply }
             return nil
         }
-        let result = try await LoopbackBinder.bind(
-            udp: {
-                DatagramBootstrap(group: group).channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(UDPScriptHandler(answer: answer))
-                    }
-                }
-            },
-            tcp: {
-                ServerBootstrap(group: group).childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(TCPScriptHandler(answer: answer))
-                    }
-                }
-            })
-        bound.withLock { $0 = result }
+        try await listeners.start(group: group, udp: { UDPScriptHandler(answer: answer) }, tcp: { TCPScriptHandler(answer: answer) })
     }
 
-    public func stop() async {
-        guard let result = bound.withLock({ state -> LoopbackBinder.Bound? in
-            defer { state = nil }
-            return state
-        }) else { return }
-        for channel in result.channels { try? await channel.close() }
-    }
-
-    deinit {
-        if let result = bound.withLock({ $0 }) {
-            for channel in result.channels { channel.close(promise: nil) }
-        }
-    }
+    /// Closes the listening sockets. Queries in flight may still be answered.
+    public func stop() async { await listeners.stop() }
 }
 
 private final class UDPScriptHandler: ChannelInboundHandler {
