@@ -1,6 +1,5 @@
 public import MailAuditCore
 import NIOCore
-import Synchronization
 
 /// A resolver that asks its upstream each question once per run, joins identical questions
 /// already in flight, and follows CNAME chains that a reply left unfinished.
@@ -52,7 +51,7 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         var hits = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(upstream: any Resolver, policy: CachePolicy = CachePolicy()) {
         self.upstream = upstream

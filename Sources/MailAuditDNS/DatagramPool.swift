@@ -25,7 +25,7 @@ final class DatagramPool: Sendable {
     private let group: any EventLoopGroup
     private let socketsPerServer: Int
     private let queriesPerSocket: Int
-    private let slots = Mutex(Slots())
+    private let slots = Locked(Slots())
 
     init(group: any EventLoopGroup, socketsPerServer: Int = DatagramPool.socketsPerServer,
          queriesPerSocket: Int = DatagramPool.queriesPerSocket) {

@@ -1,5 +1,5 @@
+import MailAuditCore
 import NIOCore
-import Synchronization
 
 /// Bounds how many queries are in flight at once, so a burst (25 DKIM selectors for each of
 /// many domains) does not overrun a resolver's or a proxy's socket buffers and turn into losses
@@ -14,7 +14,7 @@ final class InFlightLimit: Sendable {
     }
 
     private let limit: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(_ limit: Int) { self.limit = max(1, limit) }
 

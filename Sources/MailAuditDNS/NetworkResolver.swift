@@ -1,7 +1,6 @@
 public import MailAuditCore
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A source of per-run resolver counters for the report.
 public protocol ResolverStatisticsSource: Sendable {
@@ -171,7 +170,7 @@ private final class NetworkCounters: Sendable {
         var names: Set<Int> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Questions remembered to count repeats; a bulk run beyond it counts only what it remembers.
     static let rememberedQuestions = 2_000_000

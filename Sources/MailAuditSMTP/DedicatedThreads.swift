@@ -1,15 +1,15 @@
+import MailAuditCore
 import Foundation
-import Synchronization
 
 /// Runs blocking work on threads of its own, never on Swift's cooperative pool, with at
 /// most `limit` threads at once; callers beyond the limit wait (suspended, not blocking).
 public final class DedicatedThreads: Sendable {
     public let limit: Int
-    private let state: Mutex<(free: Int, waiters: [CheckedContinuation<Void, Never>])>
+    private let state: Locked<(free: Int, waiters: [CheckedContinuation<Void, Never>])>
 
     public init(limit: Int) {
         self.limit = max(1, limit)
-        state = Mutex((max(1, limit), []))
+        state = Locked((max(1, limit), []))
     }
 
     /// Runs `work` on a new thread once a slot is free, and returns its result.

@@ -1,6 +1,6 @@
+import MailAuditCore
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The TCP connections a test listener accepted: how many so far, and those still open, which
 /// its `stop()` (or `deinit`) closes. Shared by ``HostileSMTPListener`` and ``SilentListener``.
@@ -10,7 +10,7 @@ final class AcceptedConnections: Sendable {
         var open: [ObjectIdentifier: any Channel] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Connections accepted so far.
     var count: Int { state.withLock { $0.count } }

@@ -1,7 +1,6 @@
 public import MailAuditCore
 public import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A UDP and TCP DNS proxy on 127.0.0.1 in front of a loopback upstream (usually an
 /// ``NSDServer``), for latency, timeout and query-count tests.
@@ -132,12 +131,12 @@ final class ProxyCore: Sendable {
     static let upstreamTimeout = TimeAmount.seconds(5)
 
     let upstream: SocketAddress
-    let settings: Mutex<Settings>
-    let statistics = Mutex(DNSProxy.Statistics())
+    let settings: Locked<Settings>
+    let statistics = Locked(DNSProxy.Statistics())
 
     init(upstream: SocketAddress, delay: Duration, dropped: [DomainName]) {
         self.upstream = upstream
-        settings = Mutex(Settings(delay: delay, dropped: dropped))
+        settings = Locked(Settings(delay: delay, dropped: dropped))
     }
 
     /// Counts the query and returns the delay to apply, or nil to drop it.

@@ -1,6 +1,5 @@
 public import Foundation
 public import MailAuditCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -51,7 +50,7 @@ public final class FilteredPort: Sendable {
         var watchdog: Process
     }
 
-    private static let counter = Mutex(0)
+    private static let counter = Locked(0)
 
     /// A target whose `droppedPorts` (nil: every TCP port) drop SYNs; the others refuse.
     public init(droppedPorts: [UInt16]? = [587, 465, 25, 2525], ip: URL = URL(fileURLWithPath: "/usr/sbin/ip")) {

@@ -1,7 +1,6 @@
 public import MailAuditCore
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A DNS server on 127.0.0.1, UDP and TCP on one port, whose every reply is written by a
 /// script: the hostile corpus (truncated even over TCP, long CNAME chains, thousands of
@@ -30,7 +29,7 @@ public final class HostileDNSServer: Sendable {
     private let script: @Sendable (Query) -> Response
     private let listeners = LoopbackDNSListeners()
     private final class QueryLog: Sendable {
-        let counts = Mutex<[DNSQuestion: Int]>([:])
+        let counts = Locked<[DNSQuestion: Int]>([:])
     }
     private let log = QueryLog()
 

@@ -1,7 +1,6 @@
 public import MailAuditCore
 public import NIOCore
 import NIOPosix
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -136,7 +135,7 @@ final class HostileRecord: Sendable {
         var commands: [String] = []
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     let connections = AcceptedConnections()
 
     func command(_ line: String) {

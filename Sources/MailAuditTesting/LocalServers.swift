@@ -1,5 +1,5 @@
+import MailAuditCore
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +10,7 @@ import Darwin
 /// What a harness server or listener holds while it runs: stored by `start()`, read by `port`
 /// and the like, and taken out by `stop()`, so that only one `stop()` tears it down.
 final class RunningState<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
+    private let value = Locked<Value?>(nil)
 
     init() {}
 

@@ -1,12 +1,12 @@
+import MailAuditCore
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The UDP and TCP listeners of a scripted DNS server on one loopback port (``DNSProxy``,
 /// ``HostileDNSServer``): bound by ``start(group:udp:tcp:)``, closed by ``stop()`` or when
 /// their owner goes away. TCP messages carry their two-octet length (RFC 1035 §4.2.2).
 final class LoopbackDNSListeners: Sendable {
-    private let bound = Mutex<LoopbackBinder.Bound?>(nil)
+    private let bound = Locked<LoopbackBinder.Bound?>(nil)
 
     var port: UInt16? { bound.withLock { $0?.port } }
 

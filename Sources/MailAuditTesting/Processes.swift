@@ -1,7 +1,7 @@
 public import Foundation
-import Synchronization
 
 #if canImport(Glibc)
+import MailAuditCore
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -82,7 +82,7 @@ public func runProcess(
     }
     try await launchWithDefaultSignalMask(process)
     let pid = process.processIdentifier
-    let timedOut = Mutex(false)
+    let timedOut = Locked(false)
     let killer = Task {
         try await Task.sleep(for: timeout)
         timedOut.withLock { $0 = true }
@@ -135,7 +135,7 @@ private final class ProcessHandoff: @unchecked Sendable {
 
 /// A one-shot latch for a process's exit, safe to fire before anyone waits.
 final class ProcessExit: Sendable {
-    private let state = Mutex<(result: (Int32, Bool)?, waiter: CheckedContinuation<(Int32, Bool), Never>?)>((nil, nil))
+    private let state = Locked<(result: (Int32, Bool)?, waiter: CheckedContinuation<(Int32, Bool), Never>?)>((nil, nil))
 
     func finish(status: Int32, signalled: Bool) {
         let waiter = state.withLock { state -> CheckedContinuation<(Int32, Bool), Never>? in

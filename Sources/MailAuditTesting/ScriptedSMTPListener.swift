@@ -1,7 +1,6 @@
 public import MailAuditCore
 public import NIOCore
 import NIOPosix
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -208,7 +207,7 @@ final class ScriptedRecord: Sendable {
         var messages: [String] = []
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     let connections = AcceptedConnections()
 
     func command(_ line: String) {

@@ -1,6 +1,6 @@
 public import NIOCore
+import MailAuditCore
 import NIOPosix
-import Synchronization
 
 /// A server on 127.0.0.1 that never answers: UDP datagrams are read and ignored, and TCP
 /// connections are accepted, read and never written to. For "the server never answers"
@@ -86,7 +86,7 @@ final class SilentCounters: Sendable {
         var tcpBytes = 0
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     let connections = AcceptedConnections()
 }
 

@@ -1,5 +1,4 @@
 public import MailAuditCore
-import Synchronization
 
 /// An in-memory ``Resolver`` that answers like an authoritative server for a fixed set of
 /// records: the twin of the network resolver for unit tests and the RFC 7208 test suite.
@@ -33,7 +32,7 @@ public final class StaticResolver: Resolver {
 
     private let byName: [DomainName: [DNSRecord]]
     private let nonTerminals: Set<DomainName>
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     private struct State {
         var overrides: [DNSQuestion: DNSOutcome]
@@ -63,7 +62,7 @@ public final class StaticResolver: Resolver {
             }
         }
         self.nonTerminals = nonTerminals
-        state = Mutex(State(overrides: overrides, nameOverrides: nameOverrides))
+        state = Locked(State(overrides: overrides, nameOverrides: nameOverrides))
     }
 
     /// Serves the records of a zone-like text (see ``ZoneText``).

@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import MailAuditCore
 
 /// A throwaway certificate authority made at test time with the `openssl` command, and the
 /// server certificates of every TLS situation an MX host can be in.
@@ -61,7 +61,7 @@ public final class TestCA: Sendable {
     public var rootFile: URL { directory.appendingPathComponent("root/ca.pem") }
     /// The `openssl` command.
     public let openssl: URL
-    private let serial = Mutex(0)
+    private let serial = Locked(0)
 
     private init(directory: URL, openssl: URL) {
         self.directory = directory

@@ -3,7 +3,6 @@ import Foundation
 import MailAudit
 import MailAuditCore
 import MailAuditDNS
-import Synchronization
 
 /// The streamed audit: `--format jsonl` or `csv`, domains from the command line and
 /// `--domains-file`, each written as soon as it is done.
@@ -124,7 +123,7 @@ struct DomainInputs: AsyncSequence, Sendable {
 
 /// Standard output, one whole line at a time, from whichever task finishes.
 final class LineOutput: Sendable {
-    private let lock = Mutex(())
+    private let lock = Locked(())
     func write(_ line: String) {
         // Flushed line by line; a line that cannot be written ends the run with exit 5.
         lock.withLock { _ in StandardOutput.write(line + "\n") }
@@ -143,7 +142,7 @@ final class Progress: Sendable {
     private let total: Int?
     private let started = ContinuousClock.now
     private let enabled = isatty(STDERR_FILENO) == 1
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(total: Int?) { self.total = total }
 

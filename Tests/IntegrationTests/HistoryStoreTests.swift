@@ -1,7 +1,7 @@
+import MailAuditCore
 import Foundation
 @_spi(Testing) import MailAuditHistory
 import MailAuditTesting
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -502,7 +502,7 @@ struct HistoryStoreTests {
 
     /// What the lock test's tasks did, in order.
     final class Events: Sendable {
-        let list = Mutex<[String]>([])
+        let list = Locked<[String]>([])
     }
 
     static var hostName: String {

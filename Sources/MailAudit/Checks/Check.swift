@@ -2,7 +2,6 @@ public import Foundation
 public import MailAuditCore
 public import MailAuditSMTP
 import MailAuditDNS
-import Synchronization
 
 /// One area of the audit: a small type that reads what it needs from the ``AuditContext`` and
 /// returns findings. The auditor runs the enabled checks at once and keeps their findings in
@@ -117,7 +116,7 @@ public final class AuditContext: Sendable {
 /// waiting caller is (the audit's deadline cancels them all together).
 final class Shared<Value: Sendable>: Sendable {
     private let work: @Sendable () async -> Value
-    private let task = Mutex<Task<Value, Never>?>(nil)
+    private let task = Locked<Task<Value, Never>?>(nil)
 
     init(_ work: @escaping @Sendable () async -> Value) { self.work = work }
 

@@ -3,7 +3,6 @@ public import MailAuditCore
 import MailAuditRecords
 public import MailAuditSMTP
 import MailAuditTLS
-import Synchronization
 
 /// What `mailaudit relay` was asked to check.
 public struct RelayOptions: Sendable {
@@ -161,7 +160,7 @@ public struct RelayDiagnosis: Sendable {
 
 /// Lets exactly one of several racing tasks through.
 final class OnceGate: Sendable {
-    private let passed = Mutex(false)
+    private let passed = Locked(false)
 
     /// True for the first caller only.
     func claim() -> Bool {

@@ -1,6 +1,5 @@
 public import Foundation
 public import MailAuditCore
-import Synchronization
 
 /// What validation found about one answer, and the steps that decided it, for evidence.
 public struct DNSSECValidation: Hashable, Sendable {
@@ -27,8 +26,8 @@ public final class DNSSECValidator: Sendable {
     let resolver: any Resolver
     /// The instant signatures are judged at.
     let time: Date
-    private let zones = Mutex<[DomainName: Task<ZoneTrust, Never>]>([:])
-    private let prefetched = Mutex<Set<DNSQuestion>>([])
+    private let zones = Locked<[DomainName: Task<ZoneTrust, Never>]>([:])
+    private let prefetched = Locked<Set<DNSQuestion>>([])
     /// Zones remembered; past it the memory starts afresh, so a bulk run stays flat.
     static let rememberedZones = 10_000
 

@@ -1,5 +1,4 @@
 public import MailAuditCore
-import Synchronization
 
 /// A ``Resolver`` that answers from a zone file as its authoritative server would, and asks
 /// another resolver (or, offline, nobody) about every other name: the audit of a zone before
@@ -42,7 +41,7 @@ public final class ZoneFileResolver: Resolver, ResolverStatisticsSource, Sendabl
     /// Owners of NS records below the apex: delegation points.
     private let cuts: Set<DomainName>
     private let outside: Outside
-    private let skipped = Mutex<(list: [DNSQuestion], seen: Set<DNSQuestion>)>(([], []))
+    private let skipped = Locked<(list: [DNSQuestion], seen: Set<DNSQuestion>)>(([], []))
 
     public init(origin: DomainName, records: [DNSRecord], outside: Outside) {
         self.origin = origin

@@ -1,6 +1,6 @@
+import MailAuditCore
 import Foundation
 import PostgresNIO
-import Synchronization
 
 /// The PostgreSQL store's connections: one idle connection kept for the next call, more opened
 /// when calls overlap, and dedicated ones for the run lock.
@@ -12,7 +12,7 @@ import Synchronization
 final class PostgresConnections: Sendable {
     let location: PostgresLocation
     private let configuration: PostgresConnection.Configuration
-    private let state = Mutex<(closed: Bool, idle: [PostgresConnection], nextID: Int)>((false, [], 1))
+    private let state = Locked<(closed: Bool, idle: [PostgresConnection], nextID: Int)>((false, [], 1))
     /// Logs nothing below critical (postgres-nio logs queries at debug and trace).
     let logger: Logger = {
         var logger = Logger(label: "mailaudit.history.postgres")

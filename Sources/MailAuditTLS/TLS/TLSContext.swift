@@ -1,6 +1,6 @@
 internal import COpenSSL
+import MailAuditCore
 import Foundation
-import Synchronization
 
 /// Everything an `SSL_CTX` holds, so everything two handshakes must agree on to share one.
 ///
@@ -86,7 +86,7 @@ final class TLSContextCache: Sendable {
         var context: TLSContext
     }
 
-    private let entries = Mutex<[TLSContextKey: Entry]>([:])
+    private let entries = Locked<[TLSContextKey: Entry]>([:])
 
     /// The shared context for `key`, made now if there is none or its CA file has changed.
     ///

@@ -2,7 +2,6 @@ import Foundation
 @testable import MailAudit
 import MailAuditCore
 import MailAuditTesting
-import Synchronization
 import Testing
 
 /// Domain lists, shards and the streaming auditor.
@@ -61,7 +60,7 @@ struct BulkTests {
     /// A resolver that answers NXDOMAIN after a little work and counts how many domains have a
     /// question in flight at once.
     final class CountingResolver: Resolver, Sendable {
-        private let state = Mutex((inFlight: [String: Int](), maximum: 0, questions: 0))
+        private let state = Locked((inFlight: [String: Int](), maximum: 0, questions: 0))
 
         func resolve(_ question: DNSQuestion) async -> DNSAnswer {
             // The audited domain's own label (dN); names above it (_dmarc.example) are shared.
@@ -96,7 +95,7 @@ struct BulkTests {
         options.checks = [.mx, .spf, .dmarc]
         let auditor = Auditor(resolver: resolver, options: options)
         let concurrency = 32
-        let reports = Mutex(0)
+        let reports = Locked(0)
         func lines(_ count: Int, offset: Int) -> AsyncStream<DomainLine> {
             AsyncStream { continuation in
                 for index in 0..<count {

@@ -1,12 +1,11 @@
 import MailAudit
 import MailAuditCore
-import Synchronization
 import Testing
 
 /// A resolver that answers NXDOMAIN after a pause and counts the domains whose MX question is
 /// in flight at once.
 private final class CountingResolver: Resolver {
-    private let state = Mutex((inFlight: 0, most: 0))
+    private let state = Locked((inFlight: 0, most: 0))
 
     func resolve(_ question: DNSQuestion) async -> DNSAnswer {
         let isMX = question.type == .mx

@@ -1,6 +1,5 @@
 @testable import MailAudit
 import MailAuditCore
-import Synchronization
 import Testing
 
 /// The per-network probe limit: at most N at once into one /24, other networks independent.
@@ -41,5 +40,5 @@ struct NetworkSlotsTests {
 }
 
 final class Peak: Sendable {
-    let state = Mutex((now: [String: Int](), most: [String: Int]()))
+    let state = Locked((now: [String: Int](), most: [String: Int]()))
 }

@@ -2,7 +2,6 @@ import Foundation
 import MailAuditCore
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 @testable import MailAuditDNS
 
@@ -11,7 +10,7 @@ import Testing
 private final class ScriptedUDPServer: Sendable {
     /// Numbers appended from several tasks.
     final class PortLog: Sendable {
-        let ports = Mutex<[Int]>([])
+        let ports = Locked<[Int]>([])
     }
 
     private let log = PortLog()

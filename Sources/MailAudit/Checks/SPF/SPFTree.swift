@@ -1,6 +1,5 @@
 public import MailAuditCore
 public import MailAuditRecords
-import Synchronization
 
 /// A domain's SPF record and, below it, every record it pulls in through `include` and
 /// `redirect`, with the lookups its other terms make. The audit's view of RFC 7208 §4.6.4.
@@ -125,8 +124,8 @@ struct SPFTreeLookup {
     init(resolver: any Resolver) { self.resolver = resolver }
 
     private final class Budget: Sendable {
-        let remaining = Mutex(SPFTreeLookup.maximumRecords)
-        let terms = Mutex(SPFTreeLookup.maximumTermLookups)
+        let remaining = Locked(SPFTreeLookup.maximumRecords)
+        let terms = Locked(SPFTreeLookup.maximumTermLookups)
         func take() -> Bool { remaining.withLock { if $0 > 0 { $0 -= 1; return true } else { return false } } }
         func takeTerm() -> Bool { terms.withLock { if $0 > 0 { $0 -= 1; return true } else { return false } } }
     }
