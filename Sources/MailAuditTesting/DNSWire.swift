@@ -146,7 +146,8 @@ public enum DNSWire {
         }
     }
 
-    static func append(_ value: UInt16, to message: inout [UInt8]) {
+    /// Appends `value` in network byte order.
+    public static func append(_ value: UInt16, to message: inout [UInt8]) {
         message.append(UInt8(value >> 8))
         message.append(UInt8(value & 0xFF))
     }

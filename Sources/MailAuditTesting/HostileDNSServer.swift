@@ -145,7 +145,7 @@ public struct HostileDNSReply: Sendable {
     static let udpLimit = 1232
 
     /// The length of the first question of an uncompressed query.
-    static func questionLength(of query: [UInt8]) -> Int {
+    public static func questionLength(of query: [UInt8]) -> Int {
         var position = 12
         while position < query.count, query[position] != 0 { position += 1 + Int(query[position]) }
         return min(position + 5, query.count) - 12

@@ -1,0 +1,93 @@
+import Foundation
+import MailAudit
+import MailAuditDNS
+import MailAuditTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TCP listeners on many loopback addresses that never accept: the kernel completes each
+/// handshake and the connection waits in the backlog, so a client gets no greeting, ever.
+final class LoopbackTarpits {
+    private var descriptors: [Int32] = []
+    let port: UInt16
+
+    /// Binds `addresses` on one free port.
+    init(_ addresses: [[UInt8]]) throws {
+        var port: UInt16 = 0
+        for address in addresses {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socket >= 0 else { throw HarnessError.socket("socket: errno \(errno)") }
+            descriptors.append(socket)
+            var on: Int32 = 1
+            setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+            var socketAddress = sockaddr_in()
+            socketAddress.sin_family = sa_family_t(AF_INET)
+            socketAddress.sin_port = port.bigEndian
+            socketAddress.sin_addr.s_addr = UInt32(address[0]) | UInt32(address[1]) << 8 | UInt32(address[2]) << 16 | UInt32(address[3]) << 24
+            let bound = withUnsafePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(socket, 64) == 0 else { throw HarnessError.socket("bind \(address): errno \(errno)") }
+            if port == 0 {
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                _ = withUnsafeMutablePointer(to: &socketAddress) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+                }
+                port = UInt16(bigEndian: socketAddress.sin_port)
+            }
+        }
+        self.port = port
+    }
+
+    deinit { descriptors.forEach { _ = close($0) } }
+}
+
+extension HostileDNSTests {
+    /// 200 MX addresses that accept and never greet (20 hosts of 10 addresses, one /24), probed
+    /// with the default timeouts under a 10 s deadline: the audit ends near its deadline, and
+    /// the probes it never started are reported as such (issue 12: 200 tarpits under a 60 s
+    /// deadline took 180 s, each late probe waiting its own full timeout).
+    @Test func twoHundredTarpitsCannotStretchTheDeadline() async throws {
+        let tarpits = try LoopbackTarpits((1...200).map { [127, 0, 40, UInt8($0)] })
+        let (server, nameserver) = try await serve { query in
+            let name = query.question.name
+            switch query.question.type {
+            case .mx where name.description == "tarpits.test":
+                return .message(HostileDNSReply(to: query, answers: (0..<20).map {
+                    .mx(name, 10, DomainName(labels: ["mx\($0)", "tarpits", "test"]))
+                }).bytes)
+            case .a where name.labels.first?.hasPrefix("mx") == true:
+                let host = Int(name.labels[0].dropFirst(2)) ?? 0
+                return .message(HostileDNSReply(to: query, answers: (1...10).map {
+                    .a(name, [127, 0, 40, UInt8(host * 10 + $0)])
+                }).bytes)
+            default:
+                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
+            }
+        }
+        defer { Task { await server.stop() } }
+        var options = AuditOptions()
+        options.checks = [.mx, .probe]
+        options.deadline = .seconds(10)
+        options.allowPrivateAddresses = true
+        var probe = ProbeOptions(ehloName: "audit.test")
+        probe.port = tarpits.port
+        options.probe = probe
+        let resolver = DNSClient.make(nameservers: [nameserver], timeout: .seconds(2), attempts: 2)
+        let started = ContinuousClock.now
+        let report = try #require(await Auditor(resolver: resolver, options: options).audit([try name("tarpits.test")]).first)
+        let elapsed = ContinuousClock.now - started
+        // Four probes at a time into the /24, each waiting up to 45 s for a greeting: without the
+        // deadline on the probes this takes 50 rounds of 45 s. The margin is for a loaded machine.
+        #expect(elapsed < .seconds(20), "took \(elapsed) under a 10 s deadline")
+        let notStarted = try #require(report.findings.first { $0.id == "smtp.probe-not-started" })
+        #expect(notStarted.severity == .inconclusive)
+        let count = Int(notStarted.message.prefix { $0.isNumber }) ?? 0
+        #expect(count > 100 && count < 200, "\(notStarted.message)")
+        #expect(!report.findings.contains { $0.id.rawValue.contains("blocked") }, "tarpits are not a blocked port 25")
+        withExtendedLifetime(tarpits) {}
+    }
+}
