@@ -96,7 +96,7 @@ let package = Package(
             name: "MailAuditTests",
             dependencies: ["MailAudit", "MailAuditHistory", "MailAuditTesting", "MailAuditFixtures", .product(name: "Yams", package: "Yams")],
             exclude: ["Render/Golden"],
-            resources: [.copy("SPF/Suite")],
+            resources: [.copy("SPF/Suite"), .copy("TOML/toml-test")],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
