@@ -21,8 +21,6 @@ let package = Package(
         // Run history: SQLite (embedded, the default) and PostgreSQL (one history for several machines).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
-        // The scheduled audit's configuration file.
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Test-only: reads the RFC 7208 conformance suite (YAML).
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
@@ -63,7 +61,6 @@ let package = Package(
             name: "MailAudit",
             dependencies: [
                 "MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP", "MailAuditHistory",
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.

@@ -11,6 +11,6 @@ struct MailAuditCommand: AsyncParsableCommand {
             5 the output could not be written.
             """,
         version: "mailaudit \(MailAuditVersion.current)",
-        subcommands: [AuditCommand.self, CheckZoneCommand.self, SPFCommand.self, DKIMCommand.self, RelayCommand.self, ExplainCommand.self, RunCommand.self, ConfigCommand.self, HistoryCommand.self, ReadConfigCommand.self],
+        subcommands: [AuditCommand.self, CheckZoneCommand.self, SPFCommand.self, DKIMCommand.self, RelayCommand.self, ExplainCommand.self, RunCommand.self, ConfigCommand.self, HistoryCommand.self],
         defaultSubcommand: AuditCommand.self)
 }

@@ -129,10 +129,6 @@ enum RunSummaryJSON {
 /// Reads a config, printing every problem and exiting 2 when it is not valid.
 enum ConfigLoading {
     static func load(_ path: String) throws -> RunConfiguration {
-        if let problem = ConfigSandbox.problem(path) {
-            FileHandle.standardError.write(Data((problem.terminalSafe + "\n").utf8))
-            throw ExitCode(2)
-        }
         do { return try RunConfiguration.load(path: path) } catch {
             FileHandle.standardError.write(Data((error.problems.map { $0.description.terminalSafe }.joined(separator: "\n") + "\n").utf8))
             throw ExitCode(2)

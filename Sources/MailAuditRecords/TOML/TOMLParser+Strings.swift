@@ -159,7 +159,12 @@ extension TOMLParser {
     }
 
     private mutating func unclosed(_ delimiter: String, _ opening: TOMLPosition) -> TOMLSyntaxError {
-        failure("expected \(delimiter) to close the string started at line \(opening.line), column \(opening.column), found the end of the file")
+        let shown = switch delimiter {
+        case "\"": "'\"'"
+        case "'": "\"'\""
+        default: delimiter
+        }
+        return failure("expected \(shown) to close the string started at line \(opening.line), column \(opening.column), found the end of the file")
     }
 
     private mutating func controlCharacter() -> TOMLSyntaxError {

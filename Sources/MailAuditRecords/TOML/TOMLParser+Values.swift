@@ -39,7 +39,7 @@ extension TOMLParser {
     /// `[ 1, "two", [3], ]`: any values, across lines, with comments, a trailing comma allowed.
     mutating func parseArray(depth: Int) throws(TOMLSyntaxError) -> TOMLValue {
         guard depth <= Self.maximumDepth else {
-            throw failure("arrays and inline tables nested deeper than \(Self.maximumDepth) levels")
+            throw failure(Self.tooDeep)
         }
         let opening = position(at: index)
         index += 1
@@ -66,7 +66,7 @@ extension TOMLParser {
     /// `{ a = 1, b.c = "x" }`: on one line, no trailing comma, closed for good at `}`.
     mutating func parseInlineTable(depth: Int) throws(TOMLSyntaxError) -> TOMLValue {
         guard depth <= Self.maximumDepth else {
-            throw failure("arrays and inline tables nested deeper than \(Self.maximumDepth) levels")
+            throw failure(Self.tooDeep)
         }
         let table = TOMLTableBuilder(position: position(at: index))
         index += 1

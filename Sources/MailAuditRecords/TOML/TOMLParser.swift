@@ -22,6 +22,7 @@ extension TOMLTable {
 public struct TOMLParser {
     /// How deep arrays, inline tables and tables (by headers and dotted keys) may nest.
     public static let maximumDepth = 100
+    static let tooDeep = "nested deeper than \(maximumDepth) levels (tables, dotted keys, arrays and inline tables together)"
 
     let bytes: [UInt8]
     var index = 0
@@ -194,7 +195,7 @@ public struct TOMLParser {
             index += 1
         }
         guard parts.count <= Self.maximumDepth else {
-            throw TOMLSyntaxError(at: header, "a table name of more than \(Self.maximumDepth) parts")
+            throw TOMLSyntaxError(at: header, Self.tooDeep)
         }
         let table = isArray
             ? try TOMLTableBuilder.appendTable(parts, in: root, header: header)
@@ -206,7 +207,7 @@ public struct TOMLParser {
     mutating func parseKeyValue(into table: TOMLTableBuilder, section: Int, depth: Int) throws(TOMLSyntaxError) {
         let parts = try parseKey(inHeader: false)
         guard depth + parts.count <= Self.maximumDepth else {
-            throw TOMLSyntaxError(at: parts.first?.position ?? position(at: index), "tables nested deeper than \(Self.maximumDepth) levels")
+            throw TOMLSyntaxError(at: parts.first?.position ?? position(at: index), Self.tooDeep)
         }
         guard peek == UInt8(ascii: "=") else {
             throw failure("expected '=' after the key \(TOMLKeyPart.display(parts)), \(found)")

@@ -305,7 +305,7 @@ struct RunConfigurationTests {
             problems: [Expected(2, "", .syntax, "not valid TOML")]),
         Bad(reason: "a key defined twice is a TOML error", toml: base + "\nname = \"example.org\"",
             problems: [Expected(7, "", .syntax, "not valid TOML")]),
-        // Found by the config fuzz target: TOMLKit's toml++ asserted (aborted) on these.
+        // Found by the config fuzz target when TOMLKit read the file: its toml++ aborted on these.
         Bad(reason: "a table name starting with a non-ASCII letter", toml: base + "\n[\u{E9}t\u{E9}]",
             problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
         Bad(reason: "an array-of-tables name starting with U+FFFD", toml: base + "\n  [[ \u{FFFD}relay]]",
@@ -314,6 +314,10 @@ struct RunConfigurationTests {
             problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
         Bad(reason: "a '[' alone on its line", toml: base + "\n[\r\nx = 1",
             problems: [Expected(7, "", .syntax, "not valid TOML: a table name must start with")]),
+        Bad(reason: "a '}' inside an array (toml++ aborted on this)", toml: base + "\nchecks = [\"mx\", }]",
+            problems: [Expected(7, "", .syntax, "not valid TOML: expected a value")]),
+        Bad(reason: "a NUL character", toml: base + "\nname2 = \"a\u{0}b\"",
+            problems: [Expected(7, "", .syntax, "not valid TOML: a NUL character")]),
         Bad(reason: "bad check name", toml: base + "\n[defaults]\nchecks = [\"mx\", \"ipv9\", \"spff\"]",
             problems: [
                 Expected(8, "defaults.checks[1]", .badValue, "\"ipv9\" is not a check; the checks are mx, rdns, spf, dkim, dmarc, probe, dnssec, mta-sts, tls-rpt, dane, dnsbl, bimi"),
@@ -442,9 +446,9 @@ struct RunConfigurationTests {
         #expect(ConfigReader.suggestion(for: word, among: keys) == expected)
     }
 
-    /// The scan of the text finds the lines TOMLKit does not report, past strings, comments
-    /// and arrays that might look like headers or keys.
-    @Test func sourceMapFindsLines() {
+    /// The parser's positions give every key, table and array element its line, past strings,
+    /// comments and arrays that might look like headers or keys.
+    @Test func keyLinesComeFromTheParser() throws {
         let text = """
             title = '''
             [[domain]]
@@ -462,7 +466,7 @@ struct RunConfigurationTests {
             [[domain]]
             name = "second"
             """
-        let map = ConfigSourceMap(text)
+        let map = ConfigKeyLines(try TOMLTable(parsing: text))
         #expect(map.line(of: "title") == 1)
         #expect(map.line(of: "domain[0]") == 10)
         #expect(map.line(of: "domain[0].name") == 11)

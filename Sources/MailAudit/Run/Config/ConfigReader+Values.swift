@@ -2,7 +2,6 @@ import Foundation
 import MailAuditCore
 import MailAuditDNS
 import MailAuditRecords
-import TOMLKit
 
 /// The key and value readers of ``ConfigReader``: unknown keys with suggestions, typed values
 /// with their path, each problem noted and parsing carried on.
@@ -60,21 +59,24 @@ extension ConfigReader {
 
     // MARK: Typed values
 
-    static func typeName(_ value: any TOMLValueConvertible) -> String {
-        switch value.type {
+    static func typeName(_ value: TOMLValue) -> String {
+        switch value {
         case .string: "a string"
-        case .int: "an integer"
-        case .double: "a floating-point number"
-        case .bool: "a boolean"
+        case .integer: "an integer"
+        case .float: "a floating-point number"
+        case .boolean: "a boolean"
         case .array: "an array"
         case .table: "a table"
-        case .date: "a date"
-        case .time: "a time"
-        case .dateTime: "a date-time"
+        case .dateTime(let dateTime):
+            switch dateTime.kind {
+            case .localDate: "a date"
+            case .localTime: "a time"
+            case .offsetDateTime, .localDateTime: "a date-time"
+            }
         }
     }
 
-    mutating func wrongType(_ path: String, expected: String, found value: any TOMLValueConvertible) {
+    mutating func wrongType(_ path: String, expected: String, found value: TOMLValue) {
         note(.wrongType, path, "expected \(expected), found \(Self.typeName(value))")
     }
 
@@ -117,7 +119,7 @@ extension ConfigReader {
 
     mutating func bool(_ table: TOMLTable, _ key: String, path: String) -> Bool? {
         guard let value = table[key] else { return nil }
-        guard let flag = value.bool else {
+        guard let flag = value.boolean else {
             wrongType(path, expected: "true or false", found: value)
             return nil
         }
@@ -126,7 +128,7 @@ extension ConfigReader {
 
     mutating func integer(_ table: TOMLTable, _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
         guard let value = table[key] else { return nil }
-        guard let number = value.int else {
+        guard let number = value.integer.map(Int.init(truncatingIfNeeded:)) else {
             wrongType(path, expected: "an integer", found: value)
             return nil
         }
@@ -141,20 +143,21 @@ extension ConfigReader {
     mutating func seconds(_ table: TOMLTable, _ key: String, path: String, range: ClosedRange<Double>) -> Duration? {
         guard let value = table[key] else { return nil }
         let number: Double
-        if let integer = value.int {
+        if let integer = value.integer {
             number = Double(integer)
-        } else if let double = value.double {
+        } else if let double = value.float {
             number = double
         } else {
             wrongType(path, expected: "a number of seconds", found: value)
             return nil
         }
         guard range.contains(number) else {
-            let text = number.rounded() == number ? String(Int(number)) : String(number)
+            // Int(number) would trap on inf or a huge number; those read as written.
+            let text = number.rounded() == number && abs(number) < 1e15 ? String(Int(number)) : String(number)
             note(.outOfRange, path, "\(text) seconds is out of range; expected \(Int(range.lowerBound)) to \(Int(range.upperBound))")
             return nil
         }
-        if let integer = value.int { return .seconds(integer) }
+        if let integer = value.integer { return .seconds(integer) }
         return .milliseconds(Int((number * 1000).rounded()))
     }
 

@@ -2,7 +2,6 @@ import Foundation
 import MailAuditCore
 import MailAuditDNS
 import MailAuditRecords
-import TOMLKit
 
 extension RunConfiguration {
     /// Reads the configuration file at `path`.
@@ -29,58 +28,22 @@ extension RunConfiguration {
     ///
     /// - Parameter file: the name to show in problems, such as `mailaudit.toml`.
     /// - Throws: ``ConfigError`` listing every problem, each with its line and key path: a TOML
-    ///   syntax error (alone, with TOMLKit's line and column), unknown keys (with the nearest
-    ///   known one), wrong types, bad addresses, host names and IP addresses, bad enumeration
-    ///   values, numbers out of range, missing keys, conflicting keys, duplicate domains and
-    ///   inline passwords.
-    /// The line of the first table header (`[name]` or `[[name]]`) whose name does not start with
-    /// a bare-key character (ASCII letter, digit, `-`, `_`) or a quote: `[.a]`, `[=a]`, `[é]`, or
-    /// a `[` that ends its line. Such a file is invalid TOML, but TOMLKit's toml++ asserts on it
-    /// (an abort, or undefined behaviour where assertions are off) instead of reporting an error.
-    /// Found by the `config` fuzz target (docs/fuzzing.md).
-    static func badTableHeaderLine(_ text: String) -> Int? {
-        // Scalars, not Characters: in a String, CR LF is one Character.
-        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var scalars = line.drop { $0 == " " || $0 == "\t" }
-            guard scalars.first == "[" else { continue }
-            scalars = scalars.dropFirst().drop { $0 == "[" || $0 == " " || $0 == "\t" }
-            guard let first = scalars.first else { return index + 1 }
-            let bare = first.isASCII && (first.properties.isAlphabetic || ("0"..."9").contains(first) || first == "-" || first == "_")
-            if !(bare || first == "\"" || first == "'" || first == "]") { return index + 1 }
-        }
-        return nil
-    }
-
+    ///   syntax error (alone, with its line and column), unknown keys (with the nearest known
+    ///   one), wrong types, bad addresses, host names and IP addresses, bad enumeration values,
+    ///   numbers out of range, missing keys, conflicting keys, duplicate domains and inline
+    ///   passwords.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> RunConfiguration {
-        if let nul = text.unicodeScalars.firstIndex(of: "\0") {
-            let line = text.unicodeScalars[..<nul].filter { $0 == "\n" }.count + 1
-            throw ConfigError(problems: [
-                ConfigProblem(file: file, line: line, keyPath: "", kind: .syntax, message: "not valid TOML: a NUL character")
-            ])
-        }
-        if let line = badTableHeaderLine(text) {
-            throw ConfigError(problems: [
-                ConfigProblem(
-                    file: file, line: line, keyPath: "", kind: .syntax,
-                    message: "not valid TOML: a table name must start with a letter, a digit, '-', '_' or a quote")
-            ])
-        }
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            let position = error.source.begin
-            throw ConfigError(problems: [
-                ConfigProblem(
-                    file: file, line: position.line, keyPath: "", kind: .syntax,
-                    message: "not valid TOML (column \(position.column)): \(error.description)")
-            ])
+            root = try TOMLTable(parsing: text)
         } catch {
             throw ConfigError(problems: [
-                ConfigProblem(file: file, line: nil, keyPath: "", kind: .syntax, message: "not valid TOML: \(error)")
+                ConfigProblem(
+                    file: file, line: error.line, keyPath: "", kind: .syntax,
+                    message: "not valid TOML: \(error.message) (column \(error.column))")
             ])
         }
-        var reader = ConfigReader(file: file, map: ConfigSourceMap(text))
+        var reader = ConfigReader(file: file, lines: ConfigKeyLines(root))
         let configuration = reader.read(root)
         guard let configuration, reader.problems.isEmpty else { throw ConfigError(problems: reader.sortedProblems) }
         return configuration
@@ -90,12 +53,12 @@ extension RunConfiguration {
 /// Reads the TOML tables into values, noting every problem on the way.
 struct ConfigReader {
     let file: String
-    let map: ConfigSourceMap
+    let lines: ConfigKeyLines
     var problems: [ConfigProblem] = []
 
-    init(file: String, map: ConfigSourceMap) {
+    init(file: String, lines: ConfigKeyLines) {
         self.file = file
-        self.map = map
+        self.lines = lines
     }
 
     /// The problems by line, those without a line first, otherwise in the order found.
@@ -104,7 +67,7 @@ struct ConfigReader {
     }
 
     mutating func note(_ kind: ConfigProblem.Kind, _ path: String, _ message: String) {
-        problems.append(ConfigProblem(file: file, line: map.line(of: path), keyPath: path, kind: kind, message: message))
+        problems.append(ConfigProblem(file: file, line: lines.line(of: path), keyPath: path, kind: kind, message: message))
     }
 
     // MARK: Sections
@@ -316,7 +279,7 @@ struct ConfigReader {
             }
             if let name {
                 if let first = seen[name] {
-                    let line = map.line(of: "domain[\(first)].name").map { " (line \($0))" } ?? ""
+                    let line = lines.line(of: "domain[\(first)].name").map { " (line \($0))" } ?? ""
                     note(.duplicate, "\(path).name", "\(name) is already listed as domain[\(first)]\(line)")
                 } else {
                     seen[name] = index
