@@ -92,7 +92,7 @@ extension TOMLTableBuilder {
     static func defineTable(_ parts: [TOMLKeyPart], in root: TOMLTableBuilder, header: TOMLPosition) throws(TOMLSyntaxError) -> TOMLTableBuilder {
         guard let last = parts.last else { throw TOMLSyntaxError(at: header, "a table header needs a name") }
         let parent = try walk(parts.dropLast(), from: root)
-        let name = TOMLKeyPart.display(parts)
+        var name: String { TOMLKeyPart.display(parts) }  // for messages only
         let table: TOMLTableBuilder
         switch parent[last.name] {
         case nil:
@@ -121,7 +121,7 @@ extension TOMLTableBuilder {
     static func appendTable(_ parts: [TOMLKeyPart], in root: TOMLTableBuilder, header: TOMLPosition) throws(TOMLSyntaxError) -> TOMLTableBuilder {
         guard let last = parts.last else { throw TOMLSyntaxError(at: header, "a table header needs a name") }
         let parent = try walk(parts.dropLast(), from: root)
-        let name = TOMLKeyPart.display(parts)
+        var name: String { TOMLKeyPart.display(parts) }  // for messages only
         let array: TOMLArrayOfTablesBuilder
         switch parent[last.name] {
         case nil:
@@ -174,7 +174,7 @@ extension TOMLTableBuilder {
         guard let last = parts.last else { return }
         var node = self
         for (offset, part) in parts.dropLast().enumerated() {
-            let name = TOMLKeyPart.display(parts.prefix(offset + 1))
+            var name: String { TOMLKeyPart.display(parts.prefix(offset + 1)) }  // for messages only
             switch node[part.name] {
             case nil:
                 let child = TOMLTableBuilder(position: part.position)
