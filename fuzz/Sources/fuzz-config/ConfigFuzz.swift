@@ -1,4 +1,5 @@
-// The scheduled audit's TOML configuration: TOMLKit's parser, then every value checked.
+// The scheduled audit's TOML configuration: our TOML parser (MailAuditRecords/TOML), then every
+// value checked.
 import MailAudit
 
 /// One input; a trap, a sanitizer report or a leak is what the fuzzer looks for.
