@@ -59,4 +59,32 @@ enum ZoneEntries {
             ? String(words[1].dropFirst().dropLast()) : String(words[1])
         return (path, words.count >= 3 ? String(words[2]) : nil)
     }
+
+    /// The certificate type of a CERT entry when it is a number that is 0 as a 16-bit value
+    /// (reserved, RFC 4398 §2.1); nil otherwise. ldns rejects such a record but leaks the value
+    /// it parsed (ldns_str2rdf_cert_alg; found by the zone-file fuzz target), so the reader
+    /// rejects it before ldns sees it.
+    static func reservedCertificateType(_ entry: [UInt8]) -> String? {
+        let startsWithOwner = entry.first.map { $0 != 0x20 && $0 != 0x09 } ?? false
+        let text = String(decoding: entry, as: UTF8.self)
+        let code = text.prefix { $0 != ";" }.filter { $0 != "(" && $0 != ")" }
+        var words = code.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })[...]
+        if startsWithOwner { words = words.dropFirst() }
+        let classes: Set<String> = ["IN", "CH", "CS", "HS", "NONE", "ANY"]
+        // TTL and class come in either order before the type.
+        while let word = words.first?.uppercased(),
+              classes.contains(word) || word.hasPrefix("CLASS") || word.first?.isNumber == true {
+            words = words.dropFirst()
+        }
+        guard let type = words.first?.uppercased(), type == "CERT" || type == "TYPE37",
+              let field = words.dropFirst().first else { return nil }
+        // As ldns reads it: a mnemonic, else strtol in base 10 over the whole word.
+        let mnemonics: Set<String> = ["PKIX", "SPKI", "PGP", "IPKIX", "ISPKI", "IPGP", "ACPKIX", "IACPKIX", "URI", "OID"]
+        guard !mnemonics.contains(field.uppercased()) else { return nil }
+        let digits = field.drop { $0 == "+" || $0 == "-" }
+        guard field.count - digits.count <= 1, !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        // strtol saturates: an overflowing negative number is LONG_MIN, whose low 16 bits are 0.
+        let value = Int64(field) ?? (field.hasPrefix("-") ? Int64.min : Int64.max)
+        return UInt16(truncatingIfNeeded: value) == 0 ? String(field) : nil
+    }
 }

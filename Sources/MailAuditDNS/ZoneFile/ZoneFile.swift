@@ -176,6 +176,9 @@ private struct Reader {
         _ entry: ZoneEntries.Entry, file: String, ttl: inout UInt32,
         origin: inout UnsafeMutablePointer<ldns_rdf>?, previous: inout UnsafeMutablePointer<ldns_rdf>?
     ) throws(ZoneFileError) {
+        if let type = ZoneEntries.reservedCertificateType(entry.bytes) {
+            throw ZoneFileError(file: file, line: entry.line, reason: "CERT certificate type \(type) is 0, which is reserved (RFC 4398 §2.1)")
+        }
         var text = entry.bytes + [0x0A]
         var lineInEntry: Int32 = 0
         var rr: UnsafeMutablePointer<ldns_rr>? = nil

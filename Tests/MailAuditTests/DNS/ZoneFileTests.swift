@@ -70,6 +70,21 @@ private func dn(_ text: String) -> DomainName { (try? DomainName(parsing: text))
         #expect(error.description.lowercased().contains(reason.lowercased()), "\(error)")
     }
 
+    /// A CERT certificate type that ldns reads as 0 is refused before ldns sees it (ldns
+    /// refuses it too but leaks what it parsed); the other types still reach ldns.
+    @Test(arguments: [
+        ("'A  CERT  0", true), ("cert 600 IN CERT 00 1 2 AAAA", true), ("\tIN 600 TYPE37 +65536 1 2 AAAA", true),
+        ("c CERT -99999999999999999999 1 2 AAAA", true), ("c CERT PKIX 1 2 AAAA", false), ("c CERT 1 1 2 AAAA", false),
+        ("CERT 0 IN A 192.0.2.1", false), ("c CERT 0x0 1 2 AAAA", false),
+    ])
+    func aReservedCertificateTypeIsRefusedBeforeLdns(entry: String, reserved: Bool) throws {
+        #expect((ZoneEntries.reservedCertificateType(Array(entry.utf8)) != nil) == reserved, "\(entry)")
+        if reserved {
+            let error = try #require(throws: ZoneFileError.self) { try ZoneFile(parsing: "$ORIGIN e.test.\n" + entry + "\n") }
+            #expect(error.line == 2 && error.description.contains("reserved"), "\(error)")
+        }
+    }
+
     @Test func controlCharactersInErrorsAreEscaped() {
         let error = ZoneFileError(file: "evil\u{1B}[31m.zone", line: 1, reason: "bad")
         #expect(!error.description.contains("\u{1B}"))
