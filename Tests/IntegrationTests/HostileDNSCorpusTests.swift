@@ -147,7 +147,7 @@ struct HostileDNSCorpusTests {
         let report = await Audit.run([try name("hostile.test")], options: options, resolver: resolver, resolverNames: ["hostile"])
         let elapsed = ContinuousClock.now - started
         // Ceilings for a loaded machine, well above the 6 s deadline: a bounded run, not a speed claim.
-        #expect(elapsed < .seconds(15), "\(hostile.name): took \(elapsed)")
+        #expect(elapsed < .seconds(20), "\(hostile.name): took \(elapsed)")
         #expect(residentBytes() - before < 200 << 20, "\(hostile.name): grew by \((residentBytes() - before) >> 20) MB")
         let findings = try #require(report.domains.first).findings
         let ids = Set(findings.map(\.id.rawValue))
