@@ -65,10 +65,8 @@ enum ZoneEntries {
     /// it parsed (ldns_str2rdf_cert_alg; found by the zone-file fuzz target), so the reader
     /// rejects it before ldns sees it.
     static func reservedCertificateType(_ entry: [UInt8]) -> String? {
-        let startsWithOwner = entry.first.map { $0 != 0x20 && $0 != 0x09 } ?? false
-        let text = String(decoding: entry, as: UTF8.self)
-        let code = text.prefix { $0 != ";" }.filter { $0 != "(" && $0 != ")" }
-        var words = code.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })[...]
+        let startsWithOwner = entry.first.map { !isBlank($0) } ?? false
+        var words = self.words(entry)[...]
         if startsWithOwner { words = words.dropFirst() }
         let classes: Set<String> = ["IN", "CH", "CS", "HS", "NONE", "ANY"]
         // TTL and class come in either order before the type.
@@ -86,5 +84,33 @@ enum ZoneEntries {
         // strtol saturates: an overflowing negative number is LONG_MIN, whose low 16 bits are 0.
         let value = Int64(field) ?? (field.hasPrefix("-") ? Int64.min : Int64.max)
         return UInt16(truncatingIfNeeded: value) == 0 ? String(field) : nil
+    }
+
+    /// Space, tab, CR, LF, vertical tab and form feed: what separates words in an entry.
+    static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+
+    /// The words of an entry before its comment, as ldns splits them: parentheses and blanks
+    /// separate words, and a backslash keeps the byte after it in the word (`a\ b` is one word).
+    static func words(_ entry: [UInt8]) -> [String] {
+        var words: [String] = []
+        var word: [UInt8] = []
+        var escaped = false, quoted = false
+        func finish() {
+            if !word.isEmpty { words.append(String(decoding: word, as: UTF8.self)) }
+            word = []
+        }
+        for byte in entry {
+            if escaped { word.append(byte); escaped = false; continue }
+            switch byte {
+            case 0x5C: word.append(byte); escaped = true
+            case 0x22: word.append(byte); quoted.toggle()
+            case 0x3B where !quoted: finish(); return words
+            case 0x28, 0x29: if quoted { word.append(byte) } else { finish() }
+            default:
+                if isBlank(byte) && !quoted { finish() } else { word.append(byte) }
+            }
+        }
+        finish()
+        return words
     }
 }

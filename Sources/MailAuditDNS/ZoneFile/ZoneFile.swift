@@ -176,6 +176,10 @@ private struct Reader {
         _ entry: ZoneEntries.Entry, file: String, ttl: inout UInt32,
         origin: inout UnsafeMutablePointer<ldns_rdf>?, previous: inout UnsafeMutablePointer<ldns_rdf>?
     ) throws(ZoneFileError) {
+        // ldns would read a NUL as the end of a word; a zone file is text.
+        if entry.bytes.contains(0) {
+            throw ZoneFileError(file: file, line: entry.line, reason: "a NUL byte: a zone file is text")
+        }
         if let type = ZoneEntries.reservedCertificateType(entry.bytes) {
             throw ZoneFileError(file: file, line: entry.line, reason: "CERT certificate type \(type) is 0, which is reserved (RFC 4398 §2.1)")
         }

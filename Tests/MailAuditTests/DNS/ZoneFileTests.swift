@@ -76,6 +76,8 @@ private func dn(_ text: String) -> DomainName { (try? DomainName(parsing: text))
         ("'A  CERT  0", true), ("cert 600 IN CERT 00 1 2 AAAA", true), ("\tIN 600 TYPE37 +65536 1 2 AAAA", true),
         ("c CERT -99999999999999999999 1 2 AAAA", true), ("c CERT PKIX 1 2 AAAA", false), ("c CERT 1 1 2 AAAA", false),
         ("CERT 0 IN A 192.0.2.1", false), ("c CERT 0x0 1 2 AAAA", false),
+        ("a\\ b CERT 0 1 2 AAAA", true), ("c\u{0B}CERT\u{0C}0 1 2 AAAA", true), ("c ( CERT ) 0 1 2 AAAA", true),
+        ("c TXT CERT 0", false), ("c CERT 0 ; 1 2 AAAA", true),
     ])
     func aReservedCertificateTypeIsRefusedBeforeLdns(entry: String, reserved: Bool) throws {
         #expect((ZoneEntries.reservedCertificateType(Array(entry.utf8)) != nil) == reserved, "\(entry)")
@@ -83,6 +85,12 @@ private func dn(_ text: String) -> DomainName { (try? DomainName(parsing: text))
             let error = try #require(throws: ZoneFileError.self) { try ZoneFile(parsing: "$ORIGIN e.test.\n" + entry + "\n") }
             #expect(error.line == 2 && error.description.contains("reserved"), "\(error)")
         }
+    }
+
+    /// A NUL byte, which ldns would read as the end of a word (the fuzzer's "$INCLU \0…'A CERT 0").
+    @Test func aNULByteIsAnError() throws {
+        let error = try #require(throws: ZoneFileError.self) { try ZoneFile(parsing: "$ORIGIN e.test.\n$INCLU \u{0}\u{0}3'A  CERT  0\n") }
+        #expect(error.line == 2 && error.description.contains("NUL"), "\(error)")
     }
 
     @Test func controlCharactersInErrorsAreEscaped() {
