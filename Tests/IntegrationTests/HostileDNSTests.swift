@@ -30,6 +30,28 @@ struct HostileDNSTests {
         return (server, Nameserver(address: .v4([127, 0, 0, 1]), port: Int(try server.requirePort())))
     }
 
+    /// `domain` with `count` MX hosts, mx0.`domain` upwards, each with the A records of
+    /// `addresses(host)`; every other question is NXDOMAIN.
+    func serveMXHosts(of domain: String, count: Int, addresses: @escaping @Sendable (Int) -> [[UInt8]]) async throws
+        -> (HostileDNSServer, Nameserver)
+    {
+        let labels = domain.split(separator: ".").map(String.init)
+        return try await serve { query in
+            let name = query.question.name
+            switch query.question.type {
+            case .mx where name.description == domain:
+                return .message(HostileDNSReply(to: query, answers: (0..<count).map {
+                    .mx(name, 10, DomainName(labels: ["mx\($0)"] + labels))
+                }).bytes)
+            case .a where name.labels.first?.hasPrefix("mx") == true:
+                let host = Int(name.labels[0].dropFirst(2)) ?? 0
+                return .message(HostileDNSReply(to: query, answers: addresses(host).map { .a(name, $0) }).bytes)
+            default:
+                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
+            }
+        }
+    }
+
     func audit(_ domain: String, on server: Nameserver, checks: Set<AuditCheck>, deadline: Duration = .seconds(30),
                timeout: Duration = .seconds(2)) async throws -> DomainReport {
         var options = AuditOptions()
@@ -85,21 +107,8 @@ struct HostileDNSTests {
     /// 10 MX hosts with 4,000 A records each, under --deadline 10 (and no probe): it returns
     /// well within the deadline, follows 16 addresses a host, and says so.
     @Test func thousandsOfAddressesPerMXHostAreCapped() async throws {
-        let (server, nameserver) = try await serve { query in
-            let name = query.question.name
-            switch query.question.type {
-            case .mx where name.description == "many.test":
-                return .message(HostileDNSReply(to: query, answers: (0..<10).map {
-                    .mx(name, 10, DomainName(labels: ["mx\($0)", "many", "test"]))
-                }).bytes)
-            case .a where name.labels.first?.hasPrefix("mx") == true:
-                let host = UInt8(name.labels[0].dropFirst(2)) ?? 0
-                return .message(HostileDNSReply(to: query, answers: (0..<4000).map {
-                    .a(name, [100, 64 + host, UInt8($0 >> 8), UInt8($0 & 0xFF)])
-                }).bytes)
-            default:
-                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
-            }
+        let (server, nameserver) = try await serveMXHosts(of: "many.test", count: 10) { host in
+            (0..<4000).map { [100, 64 + UInt8(host), UInt8($0 >> 8), UInt8($0 & 0xFF)] }
         }
         defer { Task { await server.stop() } }
         let before = residentBytes()

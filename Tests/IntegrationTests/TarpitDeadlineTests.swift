@@ -50,19 +50,8 @@ extension HostileDNSTests {
     /// tarpits; probed with the default timeouts under a 10 s deadline.
     func auditTarpits(_ address: @escaping @Sendable (Int, Int) -> [UInt8]) async throws -> (DomainReport, Duration) {
         let tarpits = try LoopbackTarpits((0..<20).flatMap { host in (1...10).map { address(host, $0) } })
-        let (server, nameserver) = try await serve { query in
-            let name = query.question.name
-            switch query.question.type {
-            case .mx where name.description == "tarpits.test":
-                return .message(HostileDNSReply(to: query, answers: (0..<20).map {
-                    .mx(name, 10, DomainName(labels: ["mx\($0)", "tarpits", "test"]))
-                }).bytes)
-            case .a where name.labels.first?.hasPrefix("mx") == true:
-                let host = Int(name.labels[0].dropFirst(2)) ?? 0
-                return .message(HostileDNSReply(to: query, answers: (1...10).map { .a(name, address(host, $0)) }).bytes)
-            default:
-                return .message(HostileDNSReply(to: query, rcode: 3).bytes)
-            }
+        let (server, nameserver) = try await serveMXHosts(of: "tarpits.test", count: 20) { host in
+            (1...10).map { address(host, $0) }
         }
         defer { Task { await server.stop() } }
         var options = AuditOptions()
