@@ -52,10 +52,16 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
     }
 
     private let state = Locked(State())
+    /// The time that lifetimes are measured against: the continuous clock, or a test's own.
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    public init(upstream: any Resolver, policy: CachePolicy = CachePolicy()) {
+    public init(
+        upstream: any Resolver, policy: CachePolicy = CachePolicy(),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.upstream = upstream
         self.policy = policy
+        self.now = now
     }
 
     /// Entries kept now, answered or in flight (for tests of the bound).
@@ -117,7 +123,7 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         let step = state.withLock { state -> Step in
             if var entry = state.entries[question] {
                 if let answer = entry.answer, let expires = entry.expires {
-                    if expires > .now {
+                    if expires > now() {
                         state.hits += 1
                         entry.recentlyUsed = true
                         state.entries[question] = entry
@@ -198,7 +204,7 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
             entry.waiters = [:]
             entry.lookup = nil
             entry.answer = answer
-            entry.expires = .now + policy.lifetime(of: answer)
+            entry.expires = now() + policy.lifetime(of: answer)
             state.entries[question] = entry
             state.ring.append((question, serial))
             evict(&state)
@@ -215,7 +221,7 @@ public final class CachingResolver: Resolver, ResolverStatisticsSource, Sendable
         while state.entries.count > policy.maximumEntries, turns > 0, let (question, serial) = state.ring.popFirst() {
             turns -= 1
             guard let entry = state.entries[question], entry.serial == serial else { continue }
-            if entry.recentlyUsed && (entry.expires ?? .now) > .now {
+            if entry.recentlyUsed, let expires = entry.expires, expires > now() {
                 state.entries[question]?.recentlyUsed = false
                 state.ring.append((question, serial))
             } else {

@@ -121,7 +121,7 @@ private func question(_ name: String) throws -> DNSQuestion { DNSQuestion(try Do
     @Test func aCancelledQueryReturnsAtOnce() async throws {
         let server = try await ScriptedUDPServer { _ in [] }
         defer { Task { await server.stop() } }
-        let resolver = NetworkResolver(nameservers: [server.nameserver], timeout: .seconds(20), attempts: 3)
+        let resolver = NetworkResolver(nameservers: [server.nameserver], timeout: .seconds(120), attempts: 3)
         let started = ContinuousClock.now
         let lookup = Task { await resolver.resolve(try question("silent.example")) }
         try await Task.sleep(for: .milliseconds(100))
@@ -129,7 +129,7 @@ private func question(_ name: String) throws -> DNSQuestion { DNSQuestion(try Do
         // Cancelled before any reply: "not finished by the deadline", not a timeout of the server.
         #expect(try await lookup.value.outcome == .notFinished)
         #expect(try await lookup.value.outcome.summary == "not finished by the deadline")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(60), "returned long before the first of three 120 s timeouts")
     }
 
     @Test func aClosedPortIsReportedAsRefused() async throws {
@@ -139,7 +139,8 @@ private func question(_ name: String) throws -> DNSQuestion { DNSQuestion(try Do
             await server.stop()
             return port
         }()
-        let resolver = NetworkResolver(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: port)], timeout: .seconds(2), attempts: 1)
+        // The refusal comes at once; the long timeout only keeps a busy machine's pauses from turning it into a timeout.
+        let resolver = NetworkResolver(nameservers: [Nameserver(address: .v4([127, 0, 0, 1]), port: port)], timeout: .seconds(30), attempts: 1)
         guard case .networkError(let reason) = await resolver.resolve(try question("closed.example")).outcome else {
             Issue.record("expected a network error")
             return
