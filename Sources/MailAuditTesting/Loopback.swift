@@ -47,8 +47,11 @@ public enum Loopback {
 final class BoundSocket {
     let descriptor: Int32
 
+    /// `descriptor` is set only once the socket is bound: a class whose initialiser throws after
+    /// setting every property is deinitialised, and `deinit` would close the socket a second
+    /// time, perhaps after another thread had been given the same number.
     init(type: __socket_type, port: UInt16) throws(HarnessError) {
-        descriptor = socket(AF_INET, Int32(type.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(type.rawValue), 0)
         guard descriptor >= 0 else { throw .socket("socket(): \(errnoText())") }
         var address = SocketAddressV4(host: [127, 0, 0, 1], port: port).storage
         let result = withUnsafePointer(to: &address) {
@@ -59,6 +62,7 @@ final class BoundSocket {
             close(descriptor)
             throw .socket("bind(127.0.0.1:\(port)): \(reason)")
         }
+        self.descriptor = descriptor
     }
 
     var port: UInt16 {

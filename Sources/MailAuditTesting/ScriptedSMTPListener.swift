@@ -175,12 +175,9 @@ public final class ScriptedSMTPListener: Sendable {
             let channel: any Channel
             if let namespace {
                 let descriptor = try await namespace.makeListeningSocket(port: requestedPort)
-                do {
-                    channel = try await bootstrap.withBoundSocket(descriptor).get()
-                } catch {
-                    close(descriptor)
-                    throw error
-                }
+                // Not closed here on failure: once NIO has made its channel, it closes the socket
+                // itself, and a second close could hit a number another thread has since been given.
+                channel = try await bootstrap.withBoundSocket(descriptor).get()
             } else {
                 _ = try Loopback.checkedAddress(address)
                 channel = try await bootstrap.bind(host: address, port: Int(requestedPort)).get()
