@@ -178,7 +178,7 @@ private func dn(_ text: String) -> DomainName { (try? DomainName(parsing: text))
     }
 
     @Test func wildcardRecordsTakeTheQuestionsName() async throws {
-        let answer = await try resolver().0.resolve(dn("x.wild.example.test"), .txt)
+        let answer = try await resolver().0.resolve(dn("x.wild.example.test"), .txt)
         #expect(answer.records.map(\.name) == [dn("x.wild.example.test")])
     }
 

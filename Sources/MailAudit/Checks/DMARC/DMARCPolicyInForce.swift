@@ -1,4 +1,4 @@
-public import MailAuditCore
+import MailAuditCore
 public import MailAuditRecords
 
 /// What receivers actually do with the record that governs a domain, where that differs from
@@ -26,7 +26,7 @@ extension DMARCRules {
     /// when `rua` holds a valid address, and apply no DMARC otherwise (§4.10.1).
     /// Nil when even `v=DMARC1` cannot be read.
     static func recordReceiversApply(_ text: String, source: DMARCDiscovery.Source) -> (record: DMARCRecord, ignored: [String])? {
-        guard var (record, ignored) = salvageIgnoring(text) else { return nil }
+        guard case (var record, let ignored)? = salvageIgnoring(text) else { return nil }
         if source != .ownRecord && ignored.contains("sp") {
             record.policy = nil
             record.subdomainPolicy = nil
