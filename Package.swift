@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "mailaudit", targets: ["mailaudit"]),
         .library(name: "MailAudit", targets: ["MailAudit"]),
         // The parsers alone, for the libFuzzer targets of fuzz/Package.swift (a package of its own).
-        .library(name: "MailAuditParsers", targets: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS"]),
+        .library(name: "MailAuditParsers", targets: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,6 +47,11 @@ let package = Package(
         // The SMTP session (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) over plain sockets and MailAuditTLS.
         // Replies, capabilities and the reply-code table are pure values in MailAuditRecords/SMTP.
         .target(name: "MailAuditSMTP", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditTLS"], swiftSettings: strict),
+        // The scheduled run's configuration (mailaudit.toml) read into a value. Apart from MailAudit so
+        // that the config fuzz target builds without the history stores' dependencies.
+        .target(
+            name: "MailAuditConfig", dependencies: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditSMTP"],
+            swiftSettings: strict),
         // Where runs are kept: one store protocol, SQLite through GRDB and PostgreSQL through postgres-nio.
         .target(
             name: "MailAuditHistory",
@@ -61,6 +66,7 @@ let package = Package(
             name: "MailAudit",
             dependencies: [
                 "MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditSMTP", "MailAuditHistory",
+                "MailAuditConfig",
             ],
             swiftSettings: strict),
         // Test doubles and local server launchers, shipped beside the core.

@@ -19,7 +19,7 @@ let targets: [(name: String, products: [String])] = [
     ("smtp", ["MailAuditParsers"]),
     ("certificate", ["MailAuditParsers"]),
     ("mta-sts", ["MailAuditParsers"]),
-    ("config", ["MailAudit"]),
+    ("config", ["MailAuditParsers"]),
     ("zone-file", ["MailAuditParsers"]),
 ]
 

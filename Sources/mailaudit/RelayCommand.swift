@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MailAudit
+import MailAuditConfig
 import MailAuditCore
 import MailAuditSMTP
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MailAudit
+import MailAuditConfig
 import MailAuditCore
 
 /// The relay as typed: `HOST`, `HOST:PORT`, an address, or `[IPv6]:PORT`.

@@ -1,5 +1,6 @@
 import Foundation
 import MailAudit
+import MailAuditCore
 import MailAuditDNS
 import MailAuditTesting
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MailAudit
+import MailAuditConfig
 import MailAuditCore
 import MailAuditHistory
 import MailAuditTesting

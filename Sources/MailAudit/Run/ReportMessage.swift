@@ -1,4 +1,5 @@
 import Foundation
+import MailAuditConfig
 import MailAuditCore
 import MailAuditRecords
 

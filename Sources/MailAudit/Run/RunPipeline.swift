@@ -1,4 +1,5 @@
 public import Foundation
+public import MailAuditConfig
 public import MailAuditCore
 import MailAuditDNS
 public import MailAuditHistory

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MailAudit
+@testable import MailAuditConfig
 import MailAuditCore
 import MailAuditDNS
 import MailAuditRecords

@@ -1,4 +1,5 @@
 @testable import MailAudit
+import MailAuditConfig
 import MailAuditDNS
 import MailAuditRecords
 import MailAuditTesting

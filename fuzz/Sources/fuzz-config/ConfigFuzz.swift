@@ -1,6 +1,6 @@
 // The scheduled audit's TOML configuration: our TOML parser (MailAuditRecords/TOML), then every
 // value checked.
-import MailAudit
+import MailAuditConfig
 
 /// One input; a trap, a sanitizer report or a leak is what the fuzzer looks for.
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -2,6 +2,7 @@ import Foundation
 import MailAuditCore
 import MailAuditDNS
 import MailAuditRecords
+import MailAuditSMTP
 
 extension RunConfiguration {
     /// Reads the configuration file at `path`.

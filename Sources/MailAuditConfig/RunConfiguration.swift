@@ -1,6 +1,7 @@
 public import MailAuditCore
 public import MailAuditDNS
 public import MailAuditRecords
+public import MailAuditSMTP
 
 /// The scheduled run's configuration, read from `mailaudit.toml`: where history is kept,
 /// whom to mail the report, through which relay, and which domains to audit with what
