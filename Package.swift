@@ -61,7 +61,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict),
-        // Checks, the auditor, the renderers, relay diagnosis, and scheduled runs (config, diff, report mail).
+        // Checks, the auditor, the renderers, relay diagnosis, and scheduled runs (diff, report mail; the config is MailAuditConfig).
         .target(
             name: "MailAudit",
             dependencies: [
