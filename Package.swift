@@ -12,7 +12,8 @@ let package = Package(
     products: [
         .executable(name: "mailaudit", targets: ["mailaudit"]),
         .library(name: "MailAudit", targets: ["MailAudit"]),
-        // The parsers alone, for the libFuzzer targets of fuzz/Package.swift (a package of its own).
+        // The parsers and the config reader (with the modules they need, SMTP's included) and none of the
+        // history stores, for the libFuzzer targets of fuzz/Package.swift (a package of its own).
         .library(name: "MailAuditParsers", targets: ["MailAuditCore", "MailAuditRecords", "MailAuditDNS", "MailAuditTLS", "MailAuditConfig"]),
     ],
     dependencies: [

@@ -177,6 +177,7 @@ public final class ScriptedSMTPListener: Sendable {
                 let descriptor = try await namespace.makeListeningSocket(port: requestedPort)
                 // Not closed here on failure: once NIO has made its channel, it closes the socket
                 // itself, and a second close could hit a number another thread has since been given.
+                // (A failure before that leaves the socket open: a leak in a failing test, not a wrong close.)
                 channel = try await bootstrap.withBoundSocket(descriptor).get()
             } else {
                 _ = try Loopback.checkedAddress(address)

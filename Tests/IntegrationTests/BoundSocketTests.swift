@@ -34,12 +34,14 @@ struct BoundSocketTests {
         }
         watcher.start()
         var otherFailures: [String] = []
-        for _ in 0..<20_000 {
-            do {
-                _ = try BoundSocket(type: SOCK_STREAM, port: port)
-                otherFailures.append("bound a port that is taken")
-            } catch {
-                if !"\(error)".contains("in use") { otherFailures.append("\(error)") }
+        withExtendedLifetime(held) {
+            for _ in 0..<20_000 {
+                do {
+                    _ = try BoundSocket(type: SOCK_STREAM, port: port)
+                    otherFailures.append("bound a port that is taken")
+                } catch {
+                    if !"\(error)".contains("in use") { otherFailures.append("\(error)") }
+                }
             }
         }
         stop.withLock { $0 = true }
